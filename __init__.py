@@ -1,0 +1,1 @@
+"""tmsfield: TMS-induced electric fields in head models."""

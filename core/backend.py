@@ -1,0 +1,93 @@
+"""Array backend selection: numpy/scipy on the CPU, cupy on a GPU.
+
+The backend is decided at call time, never at import; ``cupy`` is imported only here.
+Kernels take a :class:`Backend` and use only ``be.xp`` calls.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from types import ModuleType
+
+import numpy as np
+
+log = logging.getLogger("tmsfield")
+
+BACKEND_NAMES = ("auto", "cpu", "gpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """Array namespace plus matching sparse modules.
+
+    Attributes: ``name`` ("cpu"|"gpu"), ``xp`` (numpy or cupy), ``sparse`` (scipy.sparse or
+    cupyx.scipy.sparse), ``splinalg`` (their ``linalg``).
+    """
+    name: str
+    xp: ModuleType
+    sparse: ModuleType
+    splinalg: ModuleType
+
+    def asarray(self, a, dtype=None):
+        """Move ``a`` onto this backend's device."""
+        return self.xp.asarray(a, dtype=dtype)
+
+    def to_numpy(self, a) -> np.ndarray:
+        """Return ``a`` as a numpy array (copies from the device if needed)."""
+        if self.name == "gpu":
+            return self.xp.asnumpy(a)
+        return np.asarray(a)
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu() -> Backend:
+    import scipy.sparse
+    import scipy.sparse.linalg
+    return Backend("cpu", np, scipy.sparse, scipy.sparse.linalg)
+
+
+@functools.lru_cache(maxsize=1)
+def _gpu_or_reason() -> Backend | str:
+    try:
+        import cupy
+        import cupyx.scipy.sparse
+        import cupyx.scipy.sparse.linalg
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "cupy found no CUDA device"
+        cupy.zeros(1).sum()  # the device answers
+    except Exception as exc:  # noqa: BLE001 - any failure means "no usable GPU"
+        return f"{type(exc).__name__}: {exc}"
+    return Backend("gpu", cupy, cupyx.scipy.sparse, cupyx.scipy.sparse.linalg)
+
+
+def gpu_available() -> bool:
+    """True when cupy imports and a CUDA device answers."""
+    return isinstance(_gpu_or_reason(), Backend)
+
+
+def get_backend(name: str | Backend = "auto") -> Backend:
+    """Return the backend for ``name`` in ``("auto", "cpu", "gpu")``.
+
+    ``auto`` uses the GPU when available and otherwise logs once and uses the CPU;
+    ``gpu`` raises :class:`RuntimeError` with the reason when no GPU is usable.
+    """
+    if isinstance(name, Backend):
+        return name
+    if name not in BACKEND_NAMES:
+        raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
+    if name == "cpu":
+        return _cpu()
+    gpu = _gpu_or_reason()
+    if isinstance(gpu, Backend):
+        return gpu
+    if name == "gpu":
+        raise RuntimeError(f"backend='gpu' requested but no GPU is usable ({gpu}); "
+                           "install tmsfield[gpu] on a machine with a CUDA device")
+    _log_cpu_fallback(gpu)
+    return _cpu()
+
+
+@functools.lru_cache(maxsize=1)
+def _log_cpu_fallback(reason: str) -> None:
+    log.info("backend='auto': using numpy/scipy on the CPU (no GPU: %s)", reason)

@@ -1,0 +1,161 @@
+"""Reading and writing head meshes: gmsh .msh (v2/v4, ASCII/binary, optionally .gz) and .vtu.
+
+On disk, .msh files follow SimNIBS (millimetres, tag = tissue number, surfaces 1000+tag);
+.vtu files are in metres. Conversion to metres happens here and nowhere else.
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import FileFormatError, MeshError
+from ..core.files import atomic_path
+from ..core.units import length_scale
+from .mesh import HeadMesh, compact_nodes
+
+log = logging.getLogger("tmsfield")
+
+#: cell-data names searched, in order, for the tissue tag of each element
+TAG_FIELDS = ("gmsh:physical", "tissue", "tag")
+DEFAULT_UNITS = {".msh": "mm", ".vtu": "m"}
+#: a head is between these sizes (m); anything else means the units argument is wrong
+PLAUSIBLE_EXTENT_M = (0.01, 1.0)
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".gz"]:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+@contextlib.contextmanager
+def _uncompressed(path: Path):
+    """Yield a readable path: ``path`` itself, or a temporary decompressed copy of a .gz."""
+    if path.suffix.lower() != ".gz":
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / path.stem
+        try:
+            with gzip.open(path, "rb") as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (OSError, EOFError) as exc:
+            raise FileFormatError(f"{path}: not a readable gzip file ({exc})") from exc
+        yield out
+
+
+def _read_meshio(path: Path):
+    import meshio
+    fmt = {".msh": "gmsh", ".vtu": "vtu"}.get(_suffix(path))
+    if fmt is None:
+        raise FileFormatError(f"{path}: unsupported mesh format; use .msh, .msh.gz or .vtu")
+    with _uncompressed(path) as readable:
+        try:
+            return meshio.read(readable, file_format=fmt)
+        except Exception as exc:  # meshio raises many types for truncated/corrupt files
+            raise FileFormatError(f"{path}: cannot read as {fmt} mesh "
+                                  f"(truncated or corrupt?): {type(exc).__name__}: {exc}") from exc
+
+
+def _cells(mesh, cell_type: str, path: Path):
+    """Concatenated connectivity and tags of all blocks of ``cell_type``."""
+    conn, tags = [], []
+    field = next((f for f in TAG_FIELDS if f in mesh.cell_data), None)
+    for i, block in enumerate(mesh.cells):
+        if block.type != cell_type:
+            continue
+        conn.append(block.data)
+        if field is None:
+            raise FileFormatError(f"{path}: no tissue tags (cell data {TAG_FIELDS}) on {cell_type} cells")
+        tags.append(np.asarray(mesh.cell_data[field][i]).reshape(-1))
+    if not conn:
+        return None, None
+    return np.concatenate(conn).astype(np.int64), np.concatenate(tags).astype(np.int64)
+
+
+def load_head(path: str | os.PathLike, *, units: str | None = None, name: str | None = None) -> HeadMesh:
+    """Read a tagged tetrahedral head mesh; node coordinates are returned in metres.
+
+    Parameters
+    ----------
+    path : .msh (gmsh 2.2 or 4.x, ASCII or binary, optionally gzipped) or .vtu.
+    units : length unit of the file; default "mm" for .msh (SimNIBS), "m" for .vtu.
+    name : label for the head (default: the file name).
+
+    Nodes that belong to no element are dropped (logged). Errors name the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file")
+    units = units or DEFAULT_UNITS.get(_suffix(path), "m")
+    scale = length_scale(units)
+    mesh = _read_meshio(path)
+    tets, tags = _cells(mesh, "tetra", path)
+    if tets is None:
+        raise FileFormatError(f"{path}: contains no tetrahedra (cell types: "
+                              f"{sorted({c.type for c in mesh.cells})})")
+    tris, tri_tags = _cells(mesh, "triangle", path)
+    nodes = np.asarray(mesh.points, dtype=np.float64)[:, :3] * scale
+    extent = float(np.ptp(nodes, axis=0).max())
+    if not PLAUSIBLE_EXTENT_M[0] <= extent <= PLAUSIBLE_EXTENT_M[1]:
+        raise FileFormatError(f"{path}: mesh is {extent:.3g} m across with units={units!r}; "
+                              "a head is 0.01-1 m: pass the right units=")
+    try:
+        head = compact_nodes(nodes, tets, tags, tris, tri_tags, name or path.name)
+    except MeshError as exc:
+        raise MeshError(f"{path}: {exc}") from exc
+    dropped = len(nodes) - head.n_nodes
+    if dropped:
+        log.warning("%s: dropped %d node(s) that belong to no tetrahedron", path, dropped)
+    log.info("loaded %s: %d nodes, %d tetrahedra, tags %s", path, head.n_nodes, head.n_tets,
+             head.tissue_tags)
+    return head
+
+
+def to_meshio(head: HeadMesh, *, units: str = "m", cell_data=None, point_data=None):
+    """meshio.Mesh of ``head`` (triangles, then tetrahedra) with extra data.
+
+    ``cell_data`` maps name -> per-tetrahedron array (M, ...); triangles get zeros.
+    """
+    import meshio
+    cells, tags = [], []
+    if len(head.triangles):
+        cells.append(("triangle", head.triangles.astype(np.int32)))
+        tags.append(head.triangle_tags.astype(np.int32))
+    cells.append(("tetra", head.tets.astype(np.int32)))
+    tags.append(head.tags.astype(np.int32))
+    data = {"gmsh:physical": tags, "gmsh:geometrical": tags}
+    for key, values in (cell_data or {}).items():
+        values = np.asarray(values, dtype=np.float64)
+        blocks = [np.zeros((len(head.triangles),) + values.shape[1:])] if len(head.triangles) else []
+        data[key] = blocks + [values]
+    return meshio.Mesh(head.nodes / length_scale(units), cells, point_data=point_data or {},
+                       cell_data=data)
+
+
+def write_mesh(mesh, path: str | os.PathLike) -> None:
+    """Write a meshio mesh atomically: .msh as gmsh 2.2 binary, .vtu as XML binary."""
+    path = Path(path)
+    fmt = {".msh": "gmsh22", ".vtu": "vtu"}.get(_suffix(path))
+    if fmt is None or path.suffix.lower() == ".gz":
+        raise FileFormatError(f"{path}: unsupported output format; use .msh or .vtu")
+    with atomic_path(path) as tmp:
+        if fmt == "gmsh22":
+            mesh.write(tmp, file_format=fmt, binary=True)
+        else:
+            mesh.write(tmp, file_format=fmt)
+
+
+def save_head(head: HeadMesh, path: str | os.PathLike, *, units: str | None = None) -> None:
+    """Write ``head`` to .msh (SimNIBS convention, mm by default) or .vtu (m by default)."""
+    path = Path(path)
+    units = units or DEFAULT_UNITS.get(_suffix(path), "m")
+    write_mesh(to_meshio(head, units=units), path)

@@ -1,0 +1,55 @@
+"""Boundary and interface triangles of tetrahedral meshes; inside/outside tests."""
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import TET_FACES
+
+
+def tet_faces(tets: np.ndarray, tags: np.ndarray):
+    """Classify all tetrahedron faces.
+
+    Returns ``(outer, outer_tag, inner, tag_lo, tag_hi)``: ``outer`` (K, 3) boundary faces
+    oriented outward with the tag of their element; ``inner`` (L, 3) faces between two
+    different tags, oriented from the lower tag ``tag_lo`` towards ``tag_hi``.
+    """
+    faces = tets[:, TET_FACES].reshape(-1, 3)
+    owner = np.repeat(np.arange(len(tets)), 4)
+    key = np.sort(faces, axis=1)
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    once = counts[inverse] == 1
+    outer = faces[once]
+    outer_tag = tags[owner[once]]
+
+    twice = np.flatnonzero(~once)
+    order = twice[np.argsort(inverse[twice], kind="stable")]
+    first, second = order[0::2], order[1::2]
+    t1, t2 = tags[owner[first]], tags[owner[second]]
+    differ = t1 != t2
+    first, second, t1, t2 = first[differ], second[differ], t1[differ], t2[differ]
+    lower_first = t1 < t2
+    inner = np.where(lower_first[:, None], faces[first], faces[second])
+    return outer, outer_tag, inner, np.minimum(t1, t2), np.maximum(t1, t2)
+
+
+def winding_number(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray,
+                   chunk: int = 2_000_000) -> np.ndarray:
+    """Generalised winding number of closed, outward-oriented ``triangles`` at ``points``.
+
+    ≈1 inside, ≈0 outside (Van Oosterom–Strackee solid angles). Shape (P,).
+    Memory is bounded by ``chunk`` point×triangle pairs per step.
+    """
+    tri = nodes[triangles]
+    out = np.empty(len(points))
+    step = max(1, chunk // max(len(triangles), 1))
+    for s in range(0, len(points), step):
+        r = tri[None] - points[s:s + step, None, None, :]          # (p, K, 3, 3)
+        n = np.linalg.norm(r, axis=-1)
+        num = np.einsum("pki,pki->pk", r[:, :, 0], np.cross(r[:, :, 1], r[:, :, 2]))
+        den = (n[..., 0] * n[..., 1] * n[..., 2]
+               + np.einsum("pki,pki->pk", r[:, :, 0], r[:, :, 1]) * n[..., 2]
+               + np.einsum("pki,pki->pk", r[:, :, 1], r[:, :, 2]) * n[..., 0]
+               + np.einsum("pki,pki->pk", r[:, :, 2], r[:, :, 0]) * n[..., 1])
+        out[s:s + step] = 2.0 * np.arctan2(num, den).sum(axis=1) / (4.0 * np.pi)
+    return out

@@ -1,0 +1,59 @@
+"""SimNIBS tissue tags, names and default conductivities (S/m)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..core.errors import MeshError
+
+#: tag -> (name, default isotropic conductivity in S/m), as in SimNIBS 4.
+TISSUES: dict[int, tuple[str, float]] = {
+    1: ("white matter", 0.126),
+    2: ("grey matter", 0.275),
+    3: ("CSF", 1.654),
+    4: ("bone", 0.010),
+    5: ("scalp", 0.465),
+    6: ("eyes", 0.5),
+    7: ("compact bone", 0.008),
+    8: ("spongy bone", 0.025),
+    9: ("blood", 0.6),
+    10: ("muscle", 0.16),
+}
+
+#: SimNIBS tags surfaces as 1000 + the tag of the tissue inside them.
+SURFACE_TAG_OFFSET = 1000
+
+
+def tissue_name(tag: int) -> str:
+    """Human-readable name of a volume (or 1000+tag surface) tag."""
+    base = tag - SURFACE_TAG_OFFSET if tag > SURFACE_TAG_OFFSET else tag
+    name = TISSUES.get(int(base), (f"tag {base}",))[0]
+    return f"{name} surface" if tag > SURFACE_TAG_OFFSET else name
+
+
+def conductivity_table(overrides: Mapping[int, float] | None = None) -> dict[int, float]:
+    """Default conductivities per tag (S/m), updated with ``overrides`` (tag -> S/m)."""
+    table = {tag: sigma for tag, (_, sigma) in TISSUES.items()}
+    for tag, sigma in (overrides or {}).items():
+        sigma = float(sigma)
+        if not np.isfinite(sigma) or sigma <= 0:
+            raise MeshError(f"conductivity for tag {tag} must be a positive number, got {sigma}")
+        table[int(tag)] = sigma
+    return table
+
+
+def element_conductivity(tags: np.ndarray, overrides: Mapping[int, float] | None = None) -> np.ndarray:
+    """Per-element conductivity (S/m), shape (M,), for element tags of shape (M,).
+
+    Raises :class:`MeshError` naming every tag that has no conductivity.
+    """
+    table = conductivity_table(overrides)
+    present, inverse = np.unique(tags, return_inverse=True)
+    unknown = [int(t) for t in present if int(t) not in table]
+    if unknown:
+        counts = {t: int(np.sum(tags == t)) for t in unknown}
+        raise MeshError(
+            f"no conductivity for tissue tag(s) {unknown} (element counts {counts}); "
+            f"known tags are {sorted(table)}; pass conductivities={{tag: S/m}} to set them")
+    return np.array([table[int(t)] for t in present])[inverse]
