@@ -1,1 +1,19 @@
-"""tmsfield: TMS-induced electric fields in head models."""
+"""tmsfield: electric fields induced by TMS coils in head models.
+
+>>> import tmsfield as tf
+>>> head = tf.head_models.concentric_spheres(edge_length=0.006)
+>>> coil = tf.coils.figure8()
+>>> pose = tf.CoilPose.on_head(head, center=(0, 0, 0.095), handle=(0, 1, 0), distance=0.004)
+>>> res = tf.simulate(head, coil, pose, didt=1e6)
+"""
+from . import coils, head_models, solver
+from .coils import Coil, CoilPose
+from .core.backend import get_backend
+from .core.errors import TmsFieldError
+from .head_models import HeadMesh
+from .head_models.io import load_head, save_head
+from .solver import FieldResult, FieldSolver, simulate
+
+__version__ = "0.1.0"
+__all__ = ["coils", "head_models", "solver", "Coil", "CoilPose", "HeadMesh", "FieldResult",
+           "FieldSolver", "TmsFieldError", "get_backend", "load_head", "save_head", "simulate"]

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..core.errors import MeshError
 from . import quality
-from .geometry import edge_lengths, triangle_normals
+from .geometry import barycentric_gradients, edge_lengths, triangle_normals
+from .locate import locate_points
 from .surfaces import tet_faces, winding_number
 from .tissues import element_conductivity, tissue_name
 
@@ -71,6 +72,24 @@ class HeadMesh:
     def centroids(self) -> np.ndarray:
         """Tetrahedron centroids (m), shape (M, 3)."""
         return self.nodes[self.tets].mean(axis=1)
+
+    @functools.cached_property
+    def basis_gradients(self) -> np.ndarray:
+        """Gradients of the 4 barycentric (P1) functions per tetrahedron, (M, 4, 3) in 1/m."""
+        return barycentric_gradients(self.nodes, self.tets)[0]
+
+    @functools.cached_property
+    def centroid_tree(self):
+        """scipy cKDTree of the tetrahedron centroids."""
+        from scipy.spatial import cKDTree
+        return cKDTree(self.centroids)
+
+    def locate(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """Containing tetrahedron (P,) and barycentric coordinates (P, 4) of ``points`` (P, 3) m.
+
+        Points outside the mesh get element -1 and NaN coordinates.
+        """
+        return locate_points(self, np.asarray(points, dtype=float))
 
     @functools.cached_property
     def mean_edge_length(self) -> float:

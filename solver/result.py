@@ -1,0 +1,145 @@
+"""FieldResult: the induced electric field on a head mesh, with provenance."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import FileFormatError, TmsFieldError
+from ..head_models.io import to_meshio, write_mesh
+from ..head_models.tissues import tissue_name
+
+INTERPOLATIONS = ("linear", "element")
+
+
+def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Percentile ``q`` (0–100) of ``values`` where each value counts with its ``weights``."""
+    order = np.argsort(values)
+    cdf = np.cumsum(weights[order])
+    return float(values[order][min(np.searchsorted(cdf, q / 100 * cdf[-1]), len(values) - 1)])
+
+
+@dataclasses.dataclass(eq=False)
+class FieldResult:
+    """Total induced field E = −∇φ − ∂A/∂t on a head mesh (SI units).
+
+    Attributes
+    ----------
+    head : the HeadMesh solved on.
+    E : (M, 3) field per tetrahedron (V/m).        E_nodes : (N, 3) recovered nodal field (V/m).
+    phi : (N,) scalar potential (V), zero at the grounded node.
+    sigma : (M,) conductivity per tetrahedron (S/m).
+    pose : the CoilPose (or None).                 didt : coil dI/dt (A/s), per stimulator.
+    provenance : versions, inputs and solver settings.  timings : seconds per stage.
+    """
+    head: object
+    E: np.ndarray
+    E_nodes: np.ndarray
+    phi: np.ndarray
+    sigma: np.ndarray
+    pose: object = None
+    didt: tuple = (1e6,)
+    provenance: dict = dataclasses.field(default_factory=dict)
+    timings: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def magnE(self) -> np.ndarray:
+        """|E| per tetrahedron (V/m), shape (M,)."""
+        return np.linalg.norm(self.E, axis=1)
+
+    @property
+    def J(self) -> np.ndarray:
+        """Current density σE per tetrahedron (A/m²), shape (M, 3)."""
+        return self.sigma[:, None] * self.E
+
+    @property
+    def tags(self) -> np.ndarray:
+        """Tissue tag per tetrahedron, shape (M,)."""
+        return self.head.tags
+
+    def sample(self, points, *, interpolation: str = "linear") -> np.ndarray:
+        """E (V/m) at ``points`` (P, 3) in metres, shape (P, 3); NaN outside the mesh.
+
+        ``interpolation``: "linear" (barycentric interpolation of the nodal field) or
+        "element" (the constant field of the containing tetrahedron).
+        """
+        if interpolation not in INTERPOLATIONS:
+            raise TmsFieldError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+        points = np.asarray(points, dtype=float)
+        if points.ndim != 2 or points.shape[1] != 3:
+            raise TmsFieldError(f"points must have shape (P, 3), got {points.shape}")
+        element, bary = self.head.locate(points)
+        out = np.full(points.shape, np.nan)
+        ok = element >= 0
+        if interpolation == "element":
+            out[ok] = self.E[element[ok]]
+        else:
+            out[ok] = np.einsum("pi,pik->pk", bary[ok], self.E_nodes[self.head.tets[element[ok]]])
+        return out
+
+    def statistics(self) -> dict:
+        """Per-tissue |E| statistics (V/m) and volumes: 99.9th percentile (robust peak),
+        maximum, volume-weighted mean, and the volume (cm³) above 50 % of the peak."""
+        vol, mag = self.head.volumes, self.magnE
+        stats = {}
+        for tag in self.head.tissue_tags:
+            sel = self.tags == tag
+            p999 = weighted_percentile(mag[sel], vol[sel], 99.9)
+            stats[int(tag)] = {
+                "tissue": tissue_name(tag),
+                "p99.9_V_per_m": p999,
+                "max_V_per_m": float(mag[sel].max()),
+                "mean_V_per_m": float(np.average(mag[sel], weights=vol[sel])),
+                "volume_above_half_peak_cm3": float(1e6 * vol[sel][mag[sel] >= 0.5 * p999].sum()),
+            }
+        return stats
+
+    def summary(self) -> str:
+        """Human-readable table of :meth:`statistics` and the stage timings."""
+        rows = [f"{'tag':>4} {'tissue':<14} {'|E| p99.9':>10} {'max':>9} {'mean':>9} {'V>50%':>9}",
+                f"{'':>4} {'':<14} {'(V/m)':>10} {'(V/m)':>9} {'(V/m)':>9} {'(cm³)':>9}"]
+        for tag, s in self.statistics().items():
+            rows.append(f"{tag:>4} {s['tissue']:<14} {s['p99.9_V_per_m']:>10.4g} {s['max_V_per_m']:>9.4g} "
+                        f"{s['mean_V_per_m']:>9.4g} {s['volume_above_half_peak_cm3']:>9.4g}")
+        times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
+        settings = self.provenance.get("solver", {})
+        head = f"E-field on {self.head.name!r} ({self.head.n_tets} tetrahedra), coil " \
+               f"{self.provenance.get('coil', '?')!r}, dI/dt {list(self.didt)} A/s, {settings.get('method', '')}"
+        return "\n".join([head, *rows, f"time: {times}"])
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the result atomically by extension.
+
+        .msh : gmsh 2.2 binary in mm with SimNIBS names (element data E, magnE, J, magnJ;
+               node data v) so SimNIBS/gmsh open it; .vtu : ParaView, metres;
+        .npz : arrays plus provenance (JSON) for scripting.
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            from ..core.files import atomic_path
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
+                                        E=self.E, E_nodes=self.E_nodes, phi=self.phi, sigma=self.sigma,
+                                        provenance=json.dumps(self.provenance_record()))
+            return
+        if suffix not in (".msh", ".vtu"):
+            raise FileFormatError(f"{path}: unsupported result format; use .msh, .vtu or .npz")
+        cells = {"E": self.E, "magnE": self.magnE, "J": self.J, "magnJ": np.linalg.norm(self.J, axis=1)}
+        points = {"v": self.phi, "E_nodes": self.E_nodes}
+        mesh = to_meshio(self.head, units="mm" if suffix == ".msh" else "m", cell_data=cells,
+                         point_data=points)
+        write_mesh(mesh, path)
+
+    def provenance_record(self) -> dict:
+        """Provenance plus timings and the pose, as JSON-ready data."""
+        rec = dict(self.provenance)
+        rec["timings_s"] = dict(self.timings)
+        rec["didt_A_per_s"] = list(self.didt)
+        if self.pose is not None:
+            rec["matsimnibs_mm"] = self.pose.to_matsimnibs("mm").tolist()
+        return rec

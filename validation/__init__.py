@@ -1,0 +1,1 @@
+"""Analytic references and accuracy studies."""
