@@ -72,16 +72,42 @@ def _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense):
     return _closed_polyline_segments(pts)  # the outer end returns radially to the start
 
 
-def _place_wing(p, side, centre, gap, tilt, height):
-    """Shift a wing to x = side*centre, tilt it about the y axis through its inner edge."""
+def _wing_transform(side: float, centre: float, gap: float, tilt: float, height: float) -> np.ndarray:
+    """4×4 map from a wing's own frame (centred at the origin, plane z=0) to coil coordinates:
+    shift to x = side*centre, tilt by ``tilt`` (rad) about the y axis through the wing's inner
+    edge so its outer edge moves away from the head, lower to z = -height."""
     x0 = side * 0.5 * gap
-    dx = p[:, 0] + side * centre - x0
-    return np.stack([x0 + dx * np.cos(tilt), p[:, 1], -height - np.abs(dx) * np.sin(tilt)], axis=1)
+    a = side * tilt
+    rot = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+    m = np.eye(4)
+    m[:3, :3] = rot
+    m[:3, 3] = rot @ [side * centre - x0, 0.0, 0.0] + [x0, 0.0, -height]
+    return m
+
+
+def _dipole_wing(inner_radius, outer_radius, turns, cell, sense):
+    """Magnetic-shell model of a flat spiral wing: dipoles on polar cells of size ~``cell``,
+    each with moment = area × turns enclosing it, along ``sense`` × z."""
+    edges = np.concatenate([np.linspace(0, inner_radius, max(2, int(np.ceil(inner_radius / cell))) + 1),
+                            np.linspace(inner_radius, outer_radius,
+                                        max(2, int(np.ceil((outer_radius - inner_radius) / cell))) + 1)[1:]])
+    pos, mom = [], []
+    for r1, r2 in zip(edges[:-1], edges[1:]):
+        mid = 0.5 * (r1 + r2)
+        enclosed = turns * np.clip((outer_radius - mid) / (outer_radius - inner_radius), 0.0, 1.0)
+        n_phi = max(8, int(np.ceil(2 * np.pi * mid / cell)))
+        phi = (np.arange(n_phi) + 0.5) * 2 * np.pi / n_phi
+        centroid = 2.0 / 3.0 * (r2**3 - r1**3) / (r2**2 - r1**2) * np.sinc(1.0 / n_phi)
+        area = np.pi * (r2**2 - r1**2) / n_phi
+        pos.append(np.stack([centroid * np.cos(phi), centroid * np.sin(phi), np.zeros(n_phi)], axis=1))
+        mom.append(np.tile([0.0, 0.0, sense * enclosed * area], (n_phi, 1)))
+    return np.concatenate(pos), np.concatenate(mom)
 
 
 def figure8(outer_radius: float = 0.0435, inner_radius: float = 0.028, turns: int = 9,
             wing_angle: float = 0.0, height: float = 0.004, *, gap: float = 0.002,
-            segments_per_turn: int = SEGMENTS_PER_TURN, name: str | None = None) -> Coil:
+            model: str = "wire", segments_per_turn: int = SEGMENTS_PER_TURN,
+            dipole_cell: float = 0.002, name: str | None = None) -> Coil:
     """Figure-of-eight coil: two flat spiral wings with opposite currents.
 
     outer_radius, inner_radius : spiral radii of each wing (m); turns : turns per wing;
@@ -90,26 +116,35 @@ def figure8(outer_radius: float = 0.0435, inner_radius: float = 0.028, turns: in
     gap : distance between the two wings' outer edges (m). Defaults resemble a 70 mm coil
     (Magstim: 9 turns, 56–87 mm diameter). The wings' currents add under the centre, along -y
     (the orientation of SimNIBS' Magstim 70 mm model: left wing moment along -z).
-    Each wing is a closed spiral (its outer end returns radially to its inner end).
+    model : "wire" — each wing a closed spiral of straight segments (its outer end returns
+    radially to its inner end); "dipoles" — the equivalent magnetic shell, dipoles on ~``dipole_cell``
+    (m) polar cells weighted by the turns enclosing them (as SimNIBS .ccd models are built).
     """
     _positive(outer_radius=outer_radius, inner_radius=inner_radius, turns=turns)
     if inner_radius >= outer_radius:
         raise CoilError(f"inner_radius ({inner_radius}) must be below outer_radius ({outer_radius})")
     if gap < 0 or not -90 < wing_angle < 90:
         raise CoilError("gap must be >= 0 and wing_angle within (-90, 90) degrees")
-    starts, ends, weights = [], [], []
-    centre = outer_radius + 0.5 * gap
-    tilt = np.deg2rad(wing_angle)
+    if model not in ("wire", "dipoles"):
+        raise CoilError(f"model must be 'wire' or 'dipoles', got {model!r}")
+    label = name or f"figure-8 {2e3 * outer_radius:g} mm, {turns} turns" + (" (dipoles)" if model == "dipoles" else "")
+    parts = {k: [] for k in ("starts", "ends", "pos", "mom")}
     for side in (-1.0, 1.0):
         # sense=side: seen from +z the wing at x<0 turns clockwise, the one at x>0
         # counter-clockwise, so under the centre line (x = 0) both carry current along -y
-        a, b = _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense=side)
-        starts.append(_place_wing(a, side, centre, gap, tilt, height))
-        ends.append(_place_wing(b, side, centre, gap, tilt, height))
-        weights.append(np.ones(len(a)))
-    return Coil(segment_starts=np.concatenate(starts), segment_ends=np.concatenate(ends),
-                segment_weights=np.concatenate(weights),
-                name=name or f"figure-8 {2e3 * outer_radius:g} mm, {turns} turns")
+        m = _wing_transform(side, outer_radius + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
+        place = lambda p: p @ m[:3, :3].T + m[:3, 3]  # noqa: E731
+        if model == "wire":
+            a, b = _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense=side)
+            parts["starts"].append(place(a)), parts["ends"].append(place(b))
+        else:
+            p, mom = _dipole_wing(inner_radius, outer_radius, turns, dipole_cell, sense=side)
+            parts["pos"].append(place(p)), parts["mom"].append(mom @ m[:3, :3].T)
+    if model == "wire":
+        return Coil(segment_starts=np.concatenate(parts["starts"]),
+                    segment_ends=np.concatenate(parts["ends"]), name=label)
+    return Coil(dipole_positions=np.concatenate(parts["pos"]), dipole_moments=np.concatenate(parts["mom"]),
+                name=label)
 
 
 BUILTIN = {"figure8": figure8, "circular": circular}

@@ -1,0 +1,1 @@
+"""The ``tmsfield`` command line."""
