@@ -123,17 +123,20 @@ class HeadMesh:
         _, _, inner, lo, hi = self._faces
         return inner, lo, hi
 
-    def closest_surface_point(self, point) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest outer-surface triangle centre to ``point`` (m) and its outward unit normal."""
+    def closest_surface_point(self, point, normal_radius: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest point on the outer surface to ``point`` (m) and the outward unit normal
+        there, averaged (area-weighted) over the surface within ``normal_radius`` (m) so that
+        single facets do not tilt the coil."""
         faces = self.outer_surface()
+        normals, areas = triangle_normals(self.nodes, faces)
         centres = self.nodes[faces].mean(axis=1)
-        i = int(np.argmin(np.linalg.norm(centres - np.asarray(point, float), axis=1)))
-        normals, _ = triangle_normals(self.nodes, faces[i:i + 1])
-        return self._project_on_plane(point, faces[i], normals[0]), normals[0]
-
-    def _project_on_plane(self, point, face, normal) -> np.ndarray:
         p = np.asarray(point, float)
-        return p - np.dot(p - self.nodes[face[0]], normal) * normal
+        i = int(np.argmin(np.linalg.norm(centres - p, axis=1)))
+        on_surface = p - np.dot(p - self.nodes[faces[i, 0]], normals[i]) * normals[i]
+        near = np.linalg.norm(centres - on_surface, axis=1) <= normal_radius
+        near[i] = True
+        normal = (areas[near, None] * normals[near]).sum(axis=0)
+        return on_surface, normal / np.linalg.norm(normal)
 
     def contains(self, points) -> np.ndarray:
         """Whether each point (P, 3) in metres lies inside the head's outer surface."""

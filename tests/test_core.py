@@ -1,0 +1,45 @@
+import logging
+import os
+
+import numpy as np
+import pytest
+
+import tmsfield as tf
+from tmsfield.core import backend as backend_mod
+from tmsfield.core.files import atomic_path, write_text_atomic
+
+
+def test_cpu_backend_is_numpy():
+    be = tf.get_backend("cpu")
+    assert be.name == "cpu" and be.xp is np
+    assert isinstance(be.to_numpy(be.asarray([1.0, 2.0])), np.ndarray)
+
+
+def test_auto_falls_back_to_cpu_with_one_log_line(monkeypatch, caplog):
+    backend_mod._gpu_or_reason.cache_clear()
+    backend_mod._log_cpu_fallback.cache_clear()
+    monkeypatch.setitem(__import__("sys").modules, "cupy", None)  # import cupy fails
+    logging.getLogger("tmsfield").setLevel(logging.INFO)
+    with caplog.at_level(logging.INFO, logger="tmsfield"):
+        assert tf.get_backend("auto").name == "cpu"
+        assert tf.get_backend("auto").name == "cpu"
+    assert sum("using numpy/scipy" in r.message for r in caplog.records) == 1
+    with pytest.raises(RuntimeError, match="no GPU is usable"):
+        tf.get_backend("gpu")
+    backend_mod._gpu_or_reason.cache_clear()
+
+
+def test_unknown_backend_name():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        tf.get_backend("tpu")
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash while writing")
+    assert os.listdir(tmp_path) == []
+    write_text_atomic(target, "done")
+    assert target.read_text() == "done" and os.listdir(tmp_path) == ["out.txt"]

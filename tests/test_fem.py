@@ -1,0 +1,108 @@
+"""P1 FEM against the analytic sphere field, plus result plumbing.
+
+Tolerances come from validation/results/fem_sphere_p1.md (P1, 3-layer sphere, 60–80 mm
+shell): on the 8 mm gmsh mesh (48.6k tetrahedra, mean edge 9.0 mm) the element-field error is
+6.7 % (tilted dipole) and 7.1 % (figure-8), the recovered nodal field 2.0 %. Limits below add
+~15 % for gmsh-version mesh variation.
+"""
+import meshio
+import numpy as np
+import pytest
+
+import tmsfield as tf
+from tmsfield.core.errors import FileFormatError, MeshError
+from tmsfield.validation.analytic import relative_l2, sphere_e_field
+from tmsfield.validation.fem_sphere_study import shell_errors, sources
+
+from conftest import data_file
+
+
+@pytest.fixture(scope="module")
+def head_8mm():
+    return tf.head_models.concentric_spheres(edge_length=0.008)
+
+
+@pytest.fixture(scope="module")
+def fem_8mm(head_8mm):
+    return tf.FieldSolver(head_8mm)
+
+
+@pytest.mark.parametrize("source,max_element,max_nodal", [
+    ("tilted dipole", 0.077, 0.023), ("figure-8 (dipole model)", 0.081, 0.024)])
+def test_p1_matches_analytic_sphere(head_8mm, fem_8mm, source, max_element, max_nodal):
+    coil, pose = sources()[source]
+    err = shell_errors(head_8mm, fem_8mm.solve(coil, pose), coil, pose)
+    assert err["element"] < max_element and err["nodal"] < max_nodal
+    # and the secondary field matters: the primary field alone is far off
+    r = np.linalg.norm(head_8mm.centroids, axis=1)
+    sel = (r > 0.06) & (r < 0.08)
+    placed = coil.transformed(pose.matrix)
+    ref = sphere_e_field(head_8mm.centroids[sel], placed.dipole_positions, placed.dipole_moments, 1e6)
+    assert relative_l2(-coil.dadt(head_8mm.centroids[sel], pose, didt=1e6), ref) > 3 * max_element
+
+
+def test_simnibs_sphere3_within_predicted_error(shared_data):
+    """Element-field error within the study's value at its mean edge (9.3 % at 10.9 mm) + 15 %.
+    (Its nodal recovery, 4.1 %, is worse than on gmsh meshes of that size: the table says so.)"""
+    head = tf.load_head(data_file(shared_data, "simnibs/sphere3.msh"))
+    coil, pose = sources()["figure-8 (dipole model)"]
+    err = shell_errors(head, tf.simulate(head, coil, pose, didt=1e6), coil, pose)
+    assert err["element"] < 0.107
+
+
+def test_field_is_linear_in_didt_and_conductivity_scale(coarse_sphere):
+    coil = tf.coils.figure8(model="dipoles")
+    pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
+    a = tf.simulate(coarse_sphere, coil, pose, didt=1e6)
+    b = tf.simulate(coarse_sphere, coil, pose, didt=2.5e6,
+                    conductivities={t: 3 * s for t, s in {3: 1.654, 4: 0.010, 5: 0.465}.items()})
+    assert np.allclose(b.E, 2.5 * a.E, rtol=1e-6, atol=1e-8 * np.abs(a.E).max())
+
+
+def test_stiffness_matches_scikit_fem(coarse_sphere):
+    skfem = pytest.importorskip("skfem")
+    from skfem.helpers import dot, grad
+    from tmsfield.solver.fem import p1
+    head = coarse_sphere
+    sigma = head.conductivity()
+    ours = p1.assemble(head.tets, p1.element_stiffness(head.basis_gradients, head.volumes, sigma), head.n_nodes)
+    mesh = skfem.MeshTet(head.nodes.T, head.tets.T)
+    basis = skfem.Basis(mesh, skfem.ElementTetP1())
+    sigma_q = np.repeat(sigma[:, None], basis.X.shape[-1], axis=1)  # constant per element
+
+    @skfem.BilinearForm
+    def laplace(u, v, w):
+        return w["sigma"] * dot(grad(u), grad(v))
+
+    theirs = laplace.assemble(basis, sigma=sigma_q)
+    assert abs(ours - theirs).max() < 1e-12 * abs(theirs).max()
+
+
+def test_sample_and_save(coarse_sphere, tmp_path):
+    coil = tf.coils.figure8(model="dipoles")
+    res = tf.simulate(coarse_sphere, coil, tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095)))
+    c = coarse_sphere.centroids[:50]
+    assert np.allclose(res.sample(c, interpolation="element"), res.E[:50])
+    linear = res.sample(coarse_sphere.nodes[:20] * 0.999 + 1e-9)
+    assert np.isfinite(linear).all()
+    assert np.isnan(res.sample([[0.5, 0, 0]])).all()
+    res.save(tmp_path / "f.msh")
+    mesh = meshio.read(tmp_path / "f.msh")
+    tetra = [i for i, b in enumerate(mesh.cells) if b.type == "tetra"][0]
+    assert np.allclose(mesh.cell_data["magnE"][tetra], res.magnE)
+    assert np.isclose(np.ptp(mesh.points[:, 2]), 190, rtol=0.01)  # SimNIBS files are in mm
+    assert set(mesh.point_data) >= {"v"} and "E" in mesh.cell_data
+    res.save(tmp_path / "f.vtu")
+    res.save(tmp_path / "f.npz")
+    assert np.allclose(np.load(tmp_path / "f.npz")["E"], res.E)
+    with pytest.raises(FileFormatError, match="unsupported"):
+        res.save(tmp_path / "f.xyz")
+    assert not (tmp_path / "f.xyz").exists()
+    assert "grey" not in res.summary() and "scalp" in res.summary()
+
+
+def test_unknown_tag_stops_simulate():
+    head = tf.HeadMesh(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]) * 0.05, [[0, 1, 2, 3]], [77])
+    pose = tf.CoilPose.from_axes([0, 0, 0.2], [0, 0, -1], [0, 1, 0])
+    with pytest.raises(MeshError, match="77"):
+        tf.simulate(head, tf.coils.figure8(model="dipoles"), pose)
