@@ -16,7 +16,7 @@ log = logging.getLogger("tmsfield")
 CHUNK_PAIRS = 1 << 20
 #: above this many target×source pairs the CPU uses the FMM (crossover measured in
 #: benchmarks/primary_field.py)
-FMM_MIN_PAIRS = 2_000_000
+FMM_MIN_PAIRS = 10_000_000
 METHODS = ("auto", "direct", "fmm")
 
 

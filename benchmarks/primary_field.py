@@ -1,0 +1,65 @@
+"""Primary-field benchmark: direct sums vs FMM (fmm3dpy) on this machine, in one run.
+
+Writes benchmarks/results/primary_field.{md,json}. Run from the repository root:
+``python benchmarks/primary_field.py``. Times are the best of ``REPEATS`` runs; the ratio
+direct/FMM is the figure to compare across machines. The same run measures the FMM error
+against the direct (exact) sums and the crossover used for ``method="auto"``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tmsfield as tf
+from tmsfield.core.files import write_text_atomic
+
+REPEATS = 3
+N_POINTS = (1_000, 3_000, 10_000, 30_000, 100_000)
+OUT = Path("benchmarks/results")
+
+
+def best_time(fn):
+    times, out = [], None
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main():
+    rng = np.random.default_rng(0)
+    pose = tf.CoilPose.from_axes([0, 0, 0.099], [0, 0, -1], [0, 1, 0])
+    coils = {"figure-8 dipoles": tf.coils.figure8(model="dipoles"), "figure-8 wire": tf.coils.figure8()}
+    rows = []
+    for name, coil in coils.items():
+        for n in N_POINTS:
+            p = rng.normal(size=(n, 3))
+            pts = 0.09 * p / np.linalg.norm(p, axis=1)[:, None] * rng.uniform(0, 1, (n, 1)) ** (1 / 3)
+            t_direct, ref = best_time(lambda: coil.dadt(pts, pose, method="direct", backend="cpu"))
+            t_fmm, out = best_time(lambda: coil.dadt(pts, pose, method="fmm"))
+            err = float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
+            rows.append({"coil": name, "sources": coil.n_sources, "points": n,
+                         "pairs": n * coil.n_sources, "direct_s": t_direct, "fmm_s": t_fmm,
+                         "speedup": t_direct / t_fmm, "fmm_rel_error": err})
+            print(rows[-1], flush=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = ["# Primary field dA/dt: direct sums vs FMM", "",
+             f"Machine: {machine}; {time.strftime('%Y-%m-%d')}; best of {REPEATS}; "
+             "`python benchmarks/primary_field.py`. Points uniform in a 90 mm ball, coil 4 mm above it.", "",
+             "| coil | sources | points | pairs | direct (s) | FMM (s) | direct/FMM | FMM rel. error |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['coil']} | {r['sources']} | {r['points']} | {r['pairs']:.2e} | {r['direct_s']:.3f} | "
+              f"{r['fmm_s']:.3f} | {r['speedup']:.1f} | {r['fmm_rel_error']:.1e} |" for r in rows]
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(OUT / "primary_field.md", "\n".join(lines) + "\n")
+    write_text_atomic(OUT / "primary_field.json", json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
