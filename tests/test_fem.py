@@ -106,3 +106,14 @@ def test_unknown_tag_stops_simulate():
     pose = tf.CoilPose.from_axes([0, 0, 0.2], [0, 0, -1], [0, 1, 0])
     with pytest.raises(MeshError, match="77"):
         tf.simulate(head, tf.coils.figure8(model="dipoles"), pose)
+
+
+def test_solve_many_reuses_setup_and_matches_single_solves(coarse_sphere):
+    coil = tf.coils.figure8(model="dipoles")
+    poses = [tf.CoilPose.on_head(coarse_sphere, center=c, handle=(0, 1, 0))
+             for c in [(0, 0, 0.095), (0.05, 0, 0.08), (0, -0.06, 0.07)]]
+    solver = tf.FieldSolver(coarse_sphere)
+    many = solver.solve_many(coil, poses, verbose=False)
+    for pose, res in zip(poses, many):
+        assert np.array_equal(res.E, solver.solve(coil, pose).E)
+    assert not np.allclose(many[0].E, many[1].E)

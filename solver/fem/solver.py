@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ...core.progress import timed
+from ...core.progress import progress, timed
 from ..provenance import base_provenance
 from ..result import FieldResult
 from . import p1
@@ -61,3 +61,10 @@ class FEMSolver:
         return FieldResult(head=head, E=E, E_nodes=E_nodes, phi=phi, sigma=self.sigma, pose=pose,
                            didt=tuple(float(v) for v in np.atleast_1d(didt)), provenance=provenance,
                            timings=timings)
+
+    def solve_many(self, coil, poses, *, didt=1e6, method: str = "auto", backend="auto",
+                   verbose: bool = True) -> list[FieldResult]:
+        """One FieldResult per pose in ``poses``, reusing the assembly and preconditioner,
+        with a progress bar (silenced by ``verbose=False``)."""
+        return [self.solve(coil, pose, didt=didt, method=method, backend=backend)
+                for pose in progress(poses, desc="placements", verbose=verbose)]
