@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import FileFormatError, TmsFieldError
+from ..core.files import atomic_path
 from ..head_models.io import to_meshio, write_mesh
 from ..head_models.tissues import tissue_name
 
@@ -120,7 +121,6 @@ class FieldResult:
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            from ..core.files import atomic_path
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
