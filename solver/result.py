@@ -12,8 +12,10 @@ from ..core.errors import FileFormatError, TmsFieldError
 from ..core.files import atomic_path
 from ..head_models.io import to_meshio, write_mesh
 from ..head_models.tissues import tissue_name
+from .fem.assembly import field_at
+from .recovery import node_average
 
-INTERPOLATIONS = ("linear", "element")
+INTERPOLATIONS = ("recovered", "native", "element")
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -30,16 +32,21 @@ class FieldResult:
     Attributes
     ----------
     head : the HeadMesh solved on.
-    E : (M, 3) field per tetrahedron (V/m).        E_nodes : (N, 3) recovered nodal field (V/m).
-    phi : (N,) scalar potential (V), zero at the grounded node.
-    sigma : (M,) conductivity per tetrahedron (S/m).
+    E : (M, 3) field at each tetrahedron's centroid (V/m).
+    E_corners : (M, 4, 3) recovered field at each tetrahedron's vertices, per tissue (V/m):
+        continuous within a tissue, discontinuous across interfaces.
+    phi : (n_dofs,) scalar potential (V) on the FEM space (vertices first), zero at one node.
+    dadt : (n_dofs, 3) ∂A/∂t at the DOF points (V/m).        space : the FEM FunctionSpace.
+    sigma : (M,) or (M, 3, 3) conductivity per tetrahedron (S/m).
     pose : the CoilPose (or None).                 didt : coil dI/dt (A/s), per stimulator.
     provenance : versions, inputs and solver settings.  timings : seconds per stage.
     """
     head: object
     E: np.ndarray
-    E_nodes: np.ndarray
+    E_corners: np.ndarray
     phi: np.ndarray
+    dadt: np.ndarray
+    space: object
     sigma: np.ndarray
     pose: object = None
     didt: tuple = (1e6,)
@@ -54,18 +61,27 @@ class FieldResult:
     @property
     def J(self) -> np.ndarray:
         """Current density σE per tetrahedron (A/m²), shape (M, 3)."""
+        if self.sigma.ndim == 3:
+            return np.einsum("mij,mj->mi", self.sigma, self.E)
         return self.sigma[:, None] * self.E
+
+    @property
+    def E_nodes(self) -> np.ndarray:
+        """Recovered field at the nodes (N, 3), volume-averaged over the tissues that meet
+        there (for files and plots; use :meth:`sample` for values inside a tissue)."""
+        return node_average(self.head.tets, self.head.volumes, self.E_corners, self.head.n_nodes)
 
     @property
     def tags(self) -> np.ndarray:
         """Tissue tag per tetrahedron, shape (M,)."""
         return self.head.tags
 
-    def sample(self, points, *, interpolation: str = "linear") -> np.ndarray:
+    def sample(self, points, *, interpolation: str = "recovered") -> np.ndarray:
         """E (V/m) at ``points`` (P, 3) in metres, shape (P, 3); NaN outside the mesh.
 
-        ``interpolation``: "linear" (barycentric interpolation of the nodal field) or
-        "element" (the constant field of the containing tetrahedron).
+        ``interpolation``: "recovered" (linear interpolation of the per-tissue recovered
+        corner field: continuous inside a tissue), "native" (the FEM solution itself,
+        −∇φ − ∂A/∂t in the containing element), or "element" (the centroid value).
         """
         if interpolation not in INTERPOLATIONS:
             raise TmsFieldError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
@@ -77,8 +93,10 @@ class FieldResult:
         ok = element >= 0
         if interpolation == "element":
             out[ok] = self.E[element[ok]]
+        elif interpolation == "native":
+            out[ok] = field_at(self.space, self.head.basis_gradients, self.phi, self.dadt, bary[ok], element[ok])
         else:
-            out[ok] = np.einsum("pi,pik->pk", bary[ok], self.E_nodes[self.head.tets[element[ok]]])
+            out[ok] = np.einsum("pi,pik->pk", bary[ok], self.E_corners[element[ok]])
         return out
 
     def statistics(self) -> dict:
@@ -124,13 +142,13 @@ class FieldResult:
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
-                                        E=self.E, E_nodes=self.E_nodes, phi=self.phi, sigma=self.sigma,
+                                        E=self.E, E_corners=self.E_corners, phi=self.phi, sigma=self.sigma,
                                         provenance=json.dumps(self.provenance_record()))
             return
         if suffix not in (".msh", ".vtu"):
             raise FileFormatError(f"{path}: unsupported result format; use .msh, .vtu or .npz")
         cells = {"E": self.E, "magnE": self.magnE, "J": self.J, "magnJ": np.linalg.norm(self.J, axis=1)}
-        points = {"v": self.phi, "E_nodes": self.E_nodes}
+        points = {"v": self.phi[:self.head.n_nodes], "E_nodes": self.E_nodes}
         mesh = to_meshio(self.head, units="mm" if suffix == ".msh" else "m", cell_data=cells,
                          point_data=points)
         write_mesh(mesh, path)

@@ -1,4 +1,1 @@
-"""Finite-element solver: P1 assembly, AMG-CG, FEMSolver."""
-from .solver import FEMSolver
-
-__all__ = ["FEMSolver"]
+"""Finite-element solver: Lagrange elements (P1, P2), assembly, AMG-CG, FEMSolver."""

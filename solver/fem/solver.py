@@ -8,59 +8,80 @@ import numpy as np
 
 from ...core.progress import progress, timed
 from ..provenance import base_provenance
+from ..recovery import spr
 from ..result import FieldResult
-from . import p1
+from . import assembly
+from .elements import CENTROID, DEGREE2
 from .linear import DEFAULT_TOL, GroundedAMGSolver
+from .space import FunctionSpace
 
 log = logging.getLogger("tmsfield")
 
+#: the element order used when none is given (see validation/results/fem_sphere.md)
+DEFAULT_ORDER = 1
+
 
 class FEMSolver:
-    """First-order FEM for the TMS-induced field on one head.
+    """Finite elements of order 1 or 2 for the TMS-induced field on one head.
 
     Parameters
     ----------
     head : HeadMesh.
+    order : 1 (P1, as SimNIBS) or 2 (P2, 10-node tetrahedra).
     conductivities : optional {tag: S/m} overriding the SimNIBS defaults.
     tol : relative residual at which CG stops.
     """
     method = "fem"
 
-    def __init__(self, head, *, conductivities: Mapping[int, float] | None = None,
+    def __init__(self, head, *, order: int = DEFAULT_ORDER, conductivities: Mapping[int, float] | None = None,
                  tol: float = DEFAULT_TOL):
         self.head, self.timings = head, {}
         self.conductivities = dict(conductivities or {})
         with timed(self.timings, "assembly"):
+            self.space = FunctionSpace.on(head, order)
             self.sigma = head.conductivity(self.conductivities)
-            local = p1.element_stiffness(head.basis_gradients, head.volumes, self.sigma)
-            matrix = p1.assemble(head.tets, local, head.n_nodes)
+            matrix = assembly.stiffness(self.space, head.basis_gradients, head.volumes, self.sigma)
         with timed(self.timings, "preconditioner"):
             self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol)
-        log.info("FEM P1 set up on %d tetrahedra in %.2f s", head.n_tets, sum(self.timings.values()))
+        log.info("FEM P%d set up: %d tetrahedra, %d unknowns, %.2f s", order, head.n_tets,
+                 self.space.n_dofs, sum(self.timings.values()))
+
+    @property
+    def order(self) -> int:
+        return self.space.order
 
     def solve(self, coil, pose, *, didt=1e6, method: str = "auto", backend="auto") -> FieldResult:
         """FieldResult for ``coil`` at ``pose`` with current slope ``didt`` (A/s, or one per
         stimulator). ``method``/``backend`` choose how the primary field is evaluated."""
-        head, timings = self.head, dict(self.timings)
+        head, space, timings = self.head, self.space, dict(self.timings)
+        grads = head.basis_gradients
         with timed(timings, "primary field"):
-            dadt = coil.dadt(head.nodes, pose, didt=didt, method=method, backend=backend)
+            dadt = coil.dadt(space.dof_points, pose, didt=didt, method=method, backend=backend)
         with timed(timings, "solve"):
-            rhs = p1.load_vector(head.tets, head.basis_gradients, head.volumes, self.sigma, dadt,
-                                 head.n_nodes)
+            rhs = assembly.load_vector(space, grads, head.volumes, self.sigma, dadt)
             phi, info = self.linear.solve(rhs)
         with timed(timings, "field recovery"):
-            E = p1.element_field(head.tets, head.basis_gradients, phi, dadt)
-            grad_phi_nodes = p1.nodal_average(head.tets, head.volumes, -E - dadt[head.tets].mean(axis=1),
-                                              head.n_nodes)
-            E_nodes = -grad_phi_nodes - dadt
+            E = assembly.field_at(space, grads, phi, dadt, CENTROID.points[0])
+            E_corners = self._recover(phi, dadt)
         log.info("FEM solve: %d CG iterations, residual %.1e", info.iterations, info.residual)
         provenance = base_provenance(head, coil, self.conductivities)
-        provenance["solver"] = {"method": "fem", "order": 1, "tol": info.tol,
-                                "iterations": info.iterations, "residual": info.residual,
-                                "preconditioner": "pyamg smoothed aggregation, V-cycle"}
-        return FieldResult(head=head, E=E, E_nodes=E_nodes, phi=phi, sigma=self.sigma, pose=pose,
-                           didt=tuple(float(v) for v in np.atleast_1d(didt)), provenance=provenance,
-                           timings=timings)
+        provenance["solver"] = {"method": "fem", "order": self.order, "n_dofs": space.n_dofs,
+                                "tol": info.tol, "iterations": info.iterations, "residual": info.residual,
+                                "preconditioner": "pyamg smoothed aggregation, V-cycle",
+                                "recovery": "superconvergent patch recovery per tissue"}
+        return FieldResult(head=head, E=E, E_corners=E_corners, phi=phi, dadt=dadt, space=space,
+                           sigma=self.sigma, pose=pose, didt=tuple(float(v) for v in np.atleast_1d(didt)),
+                           provenance=provenance, timings=timings)
+
+    def _recover(self, phi, dadt):
+        """SPR of −∇φ per tissue at the corners, plus ∂A/∂t interpolated there."""
+        head, space, grads = self.head, self.space, self.head.basis_gradients
+        samples = CENTROID.points if self.order == 1 else DEGREE2.points
+        values = np.stack([-assembly.gradient_at(space, grads, phi, lam) for lam in samples], axis=1)
+        points = np.einsum("sa,mai->msi", samples, head.nodes[head.tets])
+        corners = np.stack([-assembly.gradient_at(space, grads, phi, lam) for lam in np.eye(4)], axis=1)
+        minus_grad_phi = spr(head.nodes, head.tets, head.tags, head.volumes, points, values, corners)
+        return minus_grad_phi - dadt[head.tets]
 
     def solve_many(self, coil, poses, *, didt=1e6, method: str = "auto", backend="auto",
                    verbose: bool = True) -> list[FieldResult]:

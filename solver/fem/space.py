@@ -1,0 +1,41 @@
+"""Continuous Lagrange function spaces (P1, P2) on a tetrahedral HeadMesh: DOF numbering."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .elements import P2_EDGES, LagrangeTet, element
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FunctionSpace:
+    """DOFs of a P1/P2 space.
+
+    Attributes: ``element`` (LagrangeTet); ``cell_dofs`` (M, 4|10) global DOF per local basis
+    function; ``dof_points`` (n_dofs, 3) coordinates in m (vertices first, then edge
+    midpoints for P2).
+    """
+    element: LagrangeTet
+    cell_dofs: np.ndarray
+    dof_points: np.ndarray
+
+    @property
+    def n_dofs(self) -> int:
+        return len(self.dof_points)
+
+    @property
+    def order(self) -> int:
+        return self.element.order
+
+    @classmethod
+    def on(cls, head, order: int) -> FunctionSpace:
+        """The order-``order`` space on ``head``'s tetrahedra."""
+        el = element(order)
+        if order == 1:
+            return cls(el, head.tets, head.nodes)
+        edges = np.sort(head.tets[:, P2_EDGES], axis=2).reshape(-1, 2)
+        unique, inverse = np.unique(edges, axis=0, return_inverse=True)
+        edge_dofs = head.n_nodes + inverse.reshape(-1, 6)
+        midpoints = 0.5 * (head.nodes[unique[:, 0]] + head.nodes[unique[:, 1]])
+        return cls(el, np.hstack([head.tets, edge_dofs]), np.vstack([head.nodes, midpoints]))
