@@ -159,3 +159,35 @@ def save_head(head: HeadMesh, path: str | os.PathLike, *, units: str | None = No
     path = Path(path)
     units = units or DEFAULT_UNITS.get(_suffix(path), "m")
     write_mesh(to_meshio(head, units=units), path)
+
+
+#: cell-data names searched for conductivity tensors in mesh files
+TENSOR_FIELDS = ("sigma", "conductivity", "conductivity_tensor")
+
+
+def load_tensors(path: str | os.PathLike, n_elements: int | None = None) -> np.ndarray:
+    """Per-tetrahedron conductivity tensors (M, 3, 3) in S/m from .npy, .npz (array "sigma")
+    or a mesh file (.msh/.vtu, tetrahedron cell data named one of ``TENSOR_FIELDS``, 9 values)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file")
+    suffix = _suffix(path)
+    try:
+        if suffix == ".npy":
+            data = np.load(path)
+        elif suffix == ".npz":
+            with np.load(path) as archive:
+                data = archive["sigma"] if "sigma" in archive else archive[archive.files[0]]
+        else:
+            mesh = _read_meshio(path)
+            name = next((n for n in TENSOR_FIELDS if n in mesh.cell_data), None)
+            if name is None:
+                raise FileFormatError(f"{path}: no cell data named one of {TENSOR_FIELDS}")
+            data = np.concatenate([np.asarray(mesh.cell_data[name][i]).reshape(len(b.data), -1)
+                                   for i, b in enumerate(mesh.cells) if b.type == "tetra"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise FileFormatError(f"{path}: cannot read conductivity tensors ({exc})") from exc
+    data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+    if data.shape[1] != 9 or (n_elements is not None and len(data) != n_elements):
+        raise FileFormatError(f"{path}: expected {n_elements or 'M'} tensors of 9 values, got shape {data.shape}")
+    return data.reshape(-1, 3, 3)

@@ -11,7 +11,7 @@ from ..core.errors import MeshError
 from . import quality
 from .geometry import barycentric_gradients, edge_lengths, triangle_normals
 from .locate import locate_points
-from .surfaces import tet_faces, winding_number
+from .surfaces import midsurface, tet_faces, winding_number
 from .tissues import element_conductivity, tissue_name
 
 
@@ -122,6 +122,23 @@ class HeadMesh:
         """
         _, _, inner, lo, hi = self._faces
         return inner, lo, hi
+
+    def grey_matter_midsurface(self, gm_tag: int = 2, wm_tag: int = 1):
+        """Surface halfway between the white-matter/grey-matter interface and the outer
+        grey-matter boundary (where TMS effects are usually read out).
+
+        Returns (vertices (n, 3) in m, triangles (k, 3)). Raises MeshError when the mesh has no
+        GM/WM interface (then sample on a surface of your own instead).
+        """
+        tris, lo, hi = self.interfaces()
+        inner = tris[(lo == min(gm_tag, wm_tag)) & (hi == max(gm_tag, wm_tag))]
+        gm_side = (lo == gm_tag) | (hi == gm_tag)
+        outer = np.vstack([tris[gm_side & ~((lo == wm_tag) | (hi == wm_tag))],
+                           self.outer_surface()[self._faces[1] == gm_tag]])
+        if not len(inner) or not len(outer):
+            raise MeshError(f"no interface between tags {wm_tag} and {gm_tag}, or no outer grey-matter "
+                            "boundary: this head has no grey-matter mid-surface")
+        return midsurface(self.nodes, inner, outer)
 
     def closest_surface_point(self, point, normal_radius: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
         """Nearest point on the outer surface to ``point`` (m) and the outward unit normal

@@ -53,3 +53,13 @@ def winding_number(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray,
                + np.einsum("pki,pki->pk", r[:, :, 2], r[:, :, 0]) * n[..., 1])
         out[s:s + step] = 2.0 * np.arctan2(num, den).sum(axis=1) / (4.0 * np.pi)
     return out
+
+
+def midsurface(nodes, inner_triangles, outer_triangles):
+    """Surface halfway between two surfaces: each vertex of ``inner_triangles`` moved halfway
+    to the nearest vertex of ``outer_triangles``. Returns (vertices (n, 3), triangles (k, 3))."""
+    from scipy.spatial import cKDTree
+    used, tris = np.unique(inner_triangles, return_inverse=True)
+    outer_nodes = np.unique(outer_triangles)
+    _, nearest = cKDTree(nodes[outer_nodes]).query(nodes[used])
+    return 0.5 * (nodes[used] + nodes[outer_nodes[nearest]]), tris.reshape(-1, 3)

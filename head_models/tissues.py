@@ -57,3 +57,31 @@ def element_conductivity(tags: np.ndarray, overrides: Mapping[int, float] | None
             f"no conductivity for tissue tag(s) {unknown} (element counts {counts}); "
             f"known tags are {sorted(table)}; pass conductivities={{tag: S/m}} to set them")
     return np.array([table[int(t)] for t in present])[inverse]
+
+
+#: relative tolerance on σ − σᵀ for a conductivity tensor to count as symmetric
+SYMMETRY_RTOL = 1e-9
+
+
+def check_tensors(tensors, n_elements: int) -> np.ndarray:
+    """Validate per-element conductivity tensors (n_elements, 3, 3) in S/m (also accepts
+    (n, 9) rows); raise :class:`MeshError` naming the first element that is not finite,
+    symmetric and positive definite."""
+    t = np.asarray(tensors, dtype=np.float64)
+    if t.ndim == 2 and t.shape[1] == 9:
+        t = t.reshape(-1, 3, 3)
+    if t.shape != (n_elements, 3, 3):
+        raise MeshError(f"conductivity tensors must have shape ({n_elements}, 3, 3), got {t.shape}")
+    bad = np.flatnonzero(~np.isfinite(t).all(axis=(1, 2)))
+    if len(bad):
+        raise MeshError(f"conductivity tensor of element {bad[0]} (0-based) is not finite")
+    scale = np.abs(t).max(axis=(1, 2))
+    asym = np.flatnonzero(np.abs(t - t.transpose(0, 2, 1)).max(axis=(1, 2)) > SYMMETRY_RTOL * scale)
+    if len(asym):
+        raise MeshError(f"conductivity tensor of element {asym[0]} (0-based) is not symmetric: {t[asym[0]].tolist()}")
+    low = np.linalg.eigvalsh(t)[:, 0]
+    notpd = np.flatnonzero(low <= 0)
+    if len(notpd):
+        raise MeshError(f"conductivity tensor of element {notpd[0]} (0-based) is not positive definite "
+                        f"(smallest eigenvalue {low[notpd[0]]:.3g} S/m)")
+    return np.ascontiguousarray(t)

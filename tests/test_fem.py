@@ -1,16 +1,16 @@
 """P1 FEM against the analytic sphere field, plus result plumbing.
 
-Tolerances come from validation/results/fem_sphere_p1.md (P1, 3-layer sphere, 60–80 mm
-shell): on the 8 mm gmsh mesh (48.6k tetrahedra, mean edge 9.0 mm) the element-field error is
-6.7 % (tilted dipole) and 7.1 % (figure-8), the recovered nodal field 2.0 %. Limits below add
-~15 % for gmsh-version mesh variation.
+Tolerances come from validation/results/fem_sphere.md (P1, 3-layer sphere, 60–80 mm
+shell): on the 8 mm gmsh mesh (48.6k tetrahedra, mean edge 9.0 mm) the P1 element-field error
+is 6.7 % (tilted dipole) and 7.1 % (figure-8), the SPR-recovered field 3.4 % and 2.3 %. Limits
+below add ~15 % for gmsh-version mesh variation.
 """
 import meshio
 import numpy as np
 import pytest
 
 import tmsfield as tf
-from tmsfield.core.errors import FileFormatError, MeshError
+from tmsfield.core.errors import FileFormatError, MeshError, PlacementError
 from tmsfield.validation.analytic import relative_l2, sphere_e_field
 from tmsfield.validation.fem_sphere_study import shell_errors, sources
 
@@ -24,15 +24,15 @@ def head_8mm():
 
 @pytest.fixture(scope="module")
 def fem_8mm(head_8mm):
-    return tf.FieldSolver(head_8mm)
+    return tf.FieldSolver(head_8mm, order=1)
 
 
-@pytest.mark.parametrize("source,max_element,max_nodal", [
-    ("tilted dipole", 0.077, 0.023), ("figure-8 (dipole model)", 0.081, 0.024)])
-def test_p1_matches_analytic_sphere(head_8mm, fem_8mm, source, max_element, max_nodal):
+@pytest.mark.parametrize("source,max_element,max_recovered", [
+    ("tilted dipole", 0.077, 0.040), ("figure-8 (dipole model)", 0.081, 0.027)])
+def test_p1_matches_analytic_sphere(head_8mm, fem_8mm, source, max_element, max_recovered):
     coil, pose = sources()[source]
     err = shell_errors(head_8mm, fem_8mm.solve(coil, pose), coil, pose)
-    assert err["element"] < max_element and err["nodal"] < max_nodal
+    assert err["element"] < max_element and err["recovered"] < max_recovered
     # and the secondary field matters: the primary field alone is far off
     r = np.linalg.norm(head_8mm.centroids, axis=1)
     sel = (r > 0.06) & (r < 0.08)
@@ -132,3 +132,15 @@ def test_solve_many_reuses_setup_and_matches_single_solves(coarse_sphere):
     for pose, res in zip(poses, many):
         assert np.array_equal(res.E, solver.solve(coil, pose).E)
     assert not np.allclose(many[0].E, many[1].E)
+
+
+def test_solve_many_with_several_coils_and_bad_poses(coarse_sphere):
+    solver = tf.FieldSolver(coarse_sphere)
+    pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
+    coils = [tf.coils.figure8(model="dipoles"), tf.coils.figure8(model="dipoles", wing_angle=20)]
+    res = solver.solve_many(coils, [pose, pose.matrix], verbose=False)
+    assert not np.allclose(res[0].E, res[1].E)
+    bad = pose.matrix.copy()
+    bad[0, 3] = np.nan
+    with pytest.raises(PlacementError, match="pose 1"):
+        solver.solve_many(coils[0], [pose, bad], verbose=False)

@@ -13,8 +13,8 @@ from ...core.errors import TmsFieldError
 log = logging.getLogger("tmsfield")
 
 #: default relative residual ‖b − Kx‖/‖b‖ at which CG stops (SimNIBS uses the same). The
-#: validation study (fem_sphere_p1.md) finds the P1 error unchanged in its 4th digit for any
-#: tolerance from 1e-4 to 1e-10, so the solver never limits accuracy.
+#: validation study (fem_sphere.md) checks the error against tolerances from 1e-4 to
+#: 1e-10 for P1 and P2: at 1e-10 the solver never limits accuracy.
 DEFAULT_TOL = 1e-10
 MAX_ITER = 1000
 

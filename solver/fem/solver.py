@@ -6,7 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ...core.errors import PlacementError
 from ...core.progress import progress, timed
+from ...head_models.tissues import check_tensors
 from ..provenance import base_provenance
 from ..recovery import spr
 from ..result import FieldResult
@@ -29,17 +31,20 @@ class FEMSolver:
     head : HeadMesh.
     order : 1 (P1, as SimNIBS) or 2 (P2, 10-node tetrahedra).
     conductivities : optional {tag: S/m} overriding the SimNIBS defaults.
+    tensors : optional anisotropic conductivity per tetrahedron, (M, 3, 3) S/m (symmetric
+        positive definite); replaces the per-tag values. See ``head_models.io.load_tensors``.
     tol : relative residual at which CG stops.
     """
     method = "fem"
 
     def __init__(self, head, *, order: int = DEFAULT_ORDER, conductivities: Mapping[int, float] | None = None,
-                 tol: float = DEFAULT_TOL):
+                 tensors=None, tol: float = DEFAULT_TOL):
         self.head, self.timings = head, {}
         self.conductivities = dict(conductivities or {})
         with timed(self.timings, "assembly"):
             self.space = FunctionSpace.on(head, order)
-            self.sigma = head.conductivity(self.conductivities)
+            self.sigma = (head.conductivity(self.conductivities) if tensors is None
+                          else check_tensors(tensors, head.n_tets))
             matrix = assembly.stiffness(self.space, head.basis_gradients, head.volumes, self.sigma)
         with timed(self.timings, "preconditioner"):
             self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol)
@@ -65,6 +70,7 @@ class FEMSolver:
             E_corners = self._recover(phi, dadt)
         log.info("FEM solve: %d CG iterations, residual %.1e", info.iterations, info.residual)
         provenance = base_provenance(head, coil, self.conductivities)
+        provenance["anisotropic"] = self.sigma.ndim == 3
         provenance["solver"] = {"method": "fem", "order": self.order, "n_dofs": space.n_dofs,
                                 "tol": info.tol, "iterations": info.iterations, "residual": info.residual,
                                 "preconditioner": "pyamg smoothed aggregation, V-cycle",
@@ -85,7 +91,25 @@ class FEMSolver:
 
     def solve_many(self, coil, poses, *, didt=1e6, method: str = "auto", backend="auto",
                    verbose: bool = True) -> list[FieldResult]:
-        """One FieldResult per pose in ``poses``, reusing the assembly and preconditioner,
-        with a progress bar (silenced by ``verbose=False``)."""
-        return [self.solve(coil, pose, didt=didt, method=method, backend=backend)
-                for pose in progress(poses, desc="placements", verbose=verbose)]
+        """One FieldResult per placement, reusing the assembly and the AMG hierarchy.
+
+        ``coil`` is a Coil or a sequence of Coils (one per pose); ``poses`` a sequence of
+        CoilPose or of 4×4 matrices (m). A progress bar runs over the placements
+        (silenced by ``verbose=False``).
+        """
+        poses = [_as_pose(p, i) for i, p in enumerate(poses)]
+        coils = list(coil) if isinstance(coil, (list, tuple)) else [coil] * len(poses)
+        if len(coils) != len(poses):
+            raise PlacementError(f"got {len(coils)} coils for {len(poses)} poses")
+        return [self.solve(c, p, didt=didt, method=method, backend=backend)
+                for c, p in progress(list(zip(coils, poses)), desc="placements", verbose=verbose)]
+
+
+def _as_pose(pose, index: int):
+    from ...coils.pose import CoilPose
+    if isinstance(pose, CoilPose):
+        return pose
+    try:
+        return CoilPose(pose)
+    except PlacementError as exc:
+        raise PlacementError(f"pose {index}: {exc}") from None

@@ -1,0 +1,81 @@
+"""Tetrahedralise nested closed triangle surfaces (e.g. brain/skull/scalp) into a HeadMesh."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..core.errors import MeshError
+from .geometry import signed_volumes
+from .gmsh_session import gmsh_session, tagged_tetrahedra
+from .mesh import compact_nodes
+from .surfaces import winding_number
+
+log = logging.getLogger("tmsfield")
+
+
+def _checked(surfaces):
+    out = []
+    for i, (vertices, faces) in enumerate(surfaces):
+        v, f = np.asarray(vertices, float), np.asarray(faces, np.int64)
+        if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not np.isfinite(v).all():
+            raise MeshError(f"surface {i}: need finite vertices (n, 3) and faces (k, 3)")
+        if f.min() < 0 or f.max() >= len(v):
+            raise MeshError(f"surface {i}: face indices outside 0..{len(v) - 1} (1-based input? subtract 1)")
+        if winding_number(v.mean(axis=0, keepdims=True), v, f)[0] < 0:
+            f = f[:, ::-1]  # make normals point outward
+        out.append((v, f))
+    return out
+
+
+def _check_nested(surfaces) -> None:
+    """Every vertex of surface i must lie strictly inside surface i+1."""
+    for i in range(len(surfaces) - 1):
+        inner, (ov, of) = surfaces[i][0], surfaces[i + 1]
+        outside = np.flatnonzero(winding_number(inner, ov, of) < 0.5)
+        if len(outside):
+            raise MeshError(f"surfaces {i} and {i + 1} intersect or are not nested: {len(outside)} vertices of "
+                            f"surface {i} lie outside surface {i + 1} (e.g. vertex {outside[0]} at "
+                            f"{np.round(1e3 * inner[outside[0]], 2).tolist()} mm)")
+
+
+def from_surfaces(surfaces, tags, *, edge_length: float | None = None, name: str = "surface head",
+                  verbose: bool = False):
+    """HeadMesh filling nested closed surfaces, given innermost first.
+
+    surfaces : sequence of (vertices (n, 3) in m, faces (k, 3) 0-based) closed, nested surfaces.
+    tags : tissue tag of each compartment: tags[0] inside surfaces[0], tags[i] between
+        surfaces[i-1] and surfaces[i].
+    edge_length : maximum tetrahedron edge (m); by default sizes follow the surface triangles.
+    The surface triangles are kept as they are (boundary-conforming mesh).
+    """
+    if len(surfaces) != len(tags) or not surfaces:
+        raise MeshError(f"need one tag per surface: {len(surfaces)} surfaces, {len(tags)} tags")
+    surfaces = _checked(surfaces)
+    _check_nested(surfaces)
+    with gmsh_session(verbose) as gmsh:
+        loops, offset = [], 0
+        for vertices, faces in surfaces:
+            entity = gmsh.model.addDiscreteEntity(2)
+            gmsh.model.mesh.addNodes(2, entity, offset + 1 + np.arange(len(vertices)), vertices.ravel())
+            gmsh.model.mesh.addElementsByType(entity, 2, [], (faces + offset + 1).ravel())
+            offset += len(vertices)
+            loops.append(gmsh.model.geo.addSurfaceLoop([entity]))
+        volume_tags = {}
+        for i, loop in enumerate(loops):
+            volume = gmsh.model.geo.addVolume([loop] + ([loops[i - 1]] if i else []))
+            volume_tags[volume] = int(tags[i])
+        gmsh.model.geo.synchronize()
+        if edge_length is not None:
+            gmsh.option.setNumber("Mesh.MeshSizeMax", edge_length)
+        gmsh.option.setNumber("Mesh.Optimize", 1)
+        try:
+            gmsh.model.mesh.generate(3)
+        except Exception as exc:  # gmsh reports self-intersections etc. as a bare Exception
+            raise MeshError(f"gmsh could not tetrahedralise the surfaces: {exc}") from exc
+        nodes, tets, tet_tags = tagged_tetrahedra(gmsh, volume_tags)
+    flip = signed_volumes(nodes, tets) < 0
+    tets[flip] = tets[flip][:, [0, 2, 1, 3]]
+    head = compact_nodes(nodes, tets, tet_tags, name=name)
+    log.info("tetrahedralised %d surfaces: %d nodes, %d tetrahedra", len(surfaces), head.n_nodes, head.n_tets)
+    return head
