@@ -13,9 +13,10 @@ import numpy as np
 
 from . import kernels
 
-#: requested FMM precision. Measured against direct sums (Magstim 70 mm .ccd, 20k points): eps
-#: 1e-8 gives 1e-10 (A) and 1e-9 (B) relative error; 1e-6 gives 3e-6 (B); see benchmarks/primary_field.py
-FMM_EPS = 1e-8
+#: requested FMM precision per field: the loosest eps whose measured error against the direct
+#: sums (Magstim 70 mm .ccd and figure-8 coils, 20k points) stays below 1e-6 relative —
+#: A: eps 1e-6 gives 1.6e-7; B: eps 1e-6 gives 2.8e-6, eps 1e-8 gives 1.1e-9 (benchmarks/primary_field.py)
+FMM_EPS = {"A": 1e-6, "B": 1e-8}
 #: Gauss points per segment in the far field, and the near-field radius in segment lengths
 #: (2-point Gauss has relative error ~ (L/d)^4 / 270, i.e. < 1e-6 beyond 5 L)
 N_GAUSS = 2
@@ -32,10 +33,10 @@ def kernel_scale() -> float:
 
 
 def _lfmm(sources, targets, eps, pgt, charges=None, dipvec=None):
-    """fmm3dpy.lfmm3d with 3 charge densities (charges (3, n)) or one dipole density
-    (dipvec (3, n)), rescaled to the 1/r kernel. Returns pottarg or gradtarg."""
+    """fmm3dpy.lfmm3d with several charge densities (charges (nd, n)) or dipole densities
+    (dipvec (nd, 3, n) or (3, n)), rescaled to the 1/r kernel. Returns pottarg or gradtarg."""
     import fmm3dpy
-    nd = 3 if charges is not None else 1
+    nd = len(charges) if charges is not None else (len(dipvec) if dipvec.ndim == 3 else 1)
     out = fmm3dpy.lfmm3d(eps=eps, sources=np.ascontiguousarray(sources.T),
                          charges=charges, dipvec=dipvec, targets=np.ascontiguousarray(targets.T),
                          pgt=pgt, nd=nd)
@@ -48,10 +49,16 @@ def _curl(grad: np.ndarray) -> np.ndarray:
     return np.stack([grad[2, 1] - grad[1, 2], grad[0, 2] - grad[2, 0], grad[1, 0] - grad[0, 1]], axis=1)
 
 
-def dipoles(points, positions, moments, field: str, eps: float = FMM_EPS) -> np.ndarray:
+def dipoles(points, positions, moments, field: str, eps: float | None = None) -> np.ndarray:
     """Σ over dipoles of kernels.dipole_a ("A") or kernels.dipole_b ("B") at ``points``, (N, 3)."""
-    if field == "A":   # A ∝ curl ψ, ψ_k = Σ m_k / R
-        return _curl(_lfmm(positions, points, eps, 2, charges=np.ascontiguousarray(moments.T)))
+    eps = FMM_EPS[field] if eps is None else eps
+    if field == "A":
+        # (m × R)_i = v_i·R with v_x = (0, −m_z, m_y), v_y = (m_z, 0, −m_x), v_z = (−m_y, m_x, 0):
+        # three dipole densities, potentials only (cheaper than gradients of charges)
+        mx, my, mz = moments.T
+        zero = np.zeros_like(mx)
+        v = np.array([[zero, -mz, my], [mz, zero, -mx], [-my, mx, zero]])
+        return _lfmm(positions, points, eps, 1, dipvec=np.ascontiguousarray(v)).T.copy()
     # B ∝ −∇(Σ m·R/R³); fmm3dpy's dipole potential is v·R/R³ (times its kernel scale)
     return -_lfmm(positions, points, eps, 2, dipvec=np.ascontiguousarray(moments.T)).T
 
@@ -79,9 +86,10 @@ def _gauss_pairwise(field, r, starts, ends, weights):
     return total
 
 
-def segments(points, starts, ends, weights, field: str, eps: float = FMM_EPS) -> np.ndarray:
+def segments(points, starts, ends, weights, field: str, eps: float | None = None) -> np.ndarray:
     """Σ over segments of kernels.segment_a ("A") or kernels.segment_b ("B") at ``points``."""
     from scipy.spatial import cKDTree
+    eps = FMM_EPS[field] if eps is None else eps
     pos, strength = _gauss_sources(starts, ends, weights)
     charges = np.ascontiguousarray(strength.T)
     if field == "A":

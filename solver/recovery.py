@@ -6,11 +6,14 @@ field sampled at superconvergent points (element centroids for P1 gradients; the
 Gauss rule for P2), by least squares, and evaluates it at the node. Patches too small or too
 flat for a linear fit fall back to the volume-weighted mean of the field at the node.
 Results are given per element corner, (M, 4, 3): corner c of element m holds the recovered
-value of m's tissue at node tets[m, c].
+value of m's tissue at node tets[m, c]. The fit weights depend only on the mesh and are
+computed once per solver (:class:`PatchRecovery`).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..head_models.geometry import unique_with_inverse
 
 #: a patch fit is used when its (length-scaled) normal matrix has reciprocal condition number
 #: above this; at 1e-8 near-flat patches extrapolated wildly (38 % error near interfaces on the
@@ -21,39 +24,62 @@ MIN_RCOND = 1e-3
 def patches(tets: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, int]:
     """Patch index of every element corner (M, 4) — one patch per (node, tag) — and their count."""
     keys = tets.astype(np.int64) * (int(tags.max()) + 1) + tags[:, None]
-    unique, inverse = np.unique(keys.ravel(), return_inverse=True)
+    unique, inverse = unique_with_inverse(keys.ravel())
     return inverse.reshape(tets.shape), len(unique)
 
 
 def _sum_by(index, values, n):
-    """Σ of ``values`` (E, …) grouped by ``index`` (E,) → (n, …)."""
-    flat = values.reshape(len(values), -1)
-    out = np.stack([np.bincount(index, weights=flat[:, k], minlength=n) for k in range(flat.shape[1])], axis=1)
-    return out.reshape((n,) + values.shape[1:])
+    """Σ of ``values`` (E, …) grouped by ``index`` (E,) → (n, …), as one sparse product."""
+    import scipy.sparse as sp
+    group = sp.csr_matrix((np.ones(len(index)), (index, np.arange(len(index)))), shape=(n, len(index)))
+    return (group @ values.reshape(len(values), -1)).reshape((n,) + values.shape[1:])
 
 
-def spr(nodes, tets, tags, volumes, sample_points, sample_values, corner_values) -> np.ndarray:
-    """Recovered corner values (M, 4, 3).
+class PatchRecovery:
+    """Linear map from field samples per element to recovered values per element corner.
 
-    sample_points, sample_values : (M, S, 3) superconvergent sample locations (m) and field.
-    corner_values : (M, 4, 3) the raw field at each element's corners (for the fallback mean).
+    The patch geometry is fixed per mesh, so the least-squares weights are computed once:
+    the fitted value at a patch's node is w_pᵀ Σ P v with w_p = A_p⁻¹e₀, i.e. a fixed weight
+    per (element, sample) pair. Applying the recovery is then one sparse product.
+
+    Parameters: nodes (N, 3), tets (M, 4), tags (M,), volumes (M,), and the barycentric
+    sample points (S, 4) shared by all elements.
     """
-    patch, n_patch = patches(tets, tags)
-    corner = patch.ravel()
-    node_xyz = nodes[tets].reshape(-1, 1, 3)                                 # (4M, 1, 3)
-    offsets = np.repeat(sample_points, 4, axis=0) - node_xyz                 # (4M, S, 3)
-    basis = np.concatenate([np.ones(offsets.shape[:2] + (1,)), offsets], axis=2)  # (4M, S, 4)
-    scale = np.cbrt(volumes).mean()
-    basis[..., 1:] /= scale                                                  # conditioning
-    normal = _sum_by(corner, np.einsum("esa,esb->eab", basis, basis), n_patch)
-    rhs = _sum_by(corner, np.einsum("esa,esk->eak", basis, np.repeat(sample_values, 4, axis=0)), n_patch)
-    w = np.repeat(volumes, 4)[:, None]
-    mean = _sum_by(corner, w * corner_values.reshape(-1, 3), n_patch) / _sum_by(corner, w, n_patch)
-    out = mean.copy()
-    eig = np.linalg.eigvalsh(normal)
-    good = eig[:, 0] > MIN_RCOND * eig[:, -1]
-    out[good] = np.linalg.solve(normal[good], rhs[good])[:, 0, :]
-    return out[patch]
+
+    def __init__(self, nodes, tets, tags, volumes, sample_points):
+        import scipy.sparse as sp
+        m, n_samples = len(tets), len(sample_points)
+        self.patch, n_patch = patches(tets, tags)
+        corner = self.patch.ravel()
+        xyz = np.einsum("sa,mai->msi", sample_points, nodes[tets])                  # (M, S, 3)
+        offsets = np.repeat(xyz, 4, axis=0) - nodes[tets].reshape(-1, 1, 3)           # (4M, S, 3)
+        basis = np.concatenate([np.ones(offsets.shape[:2] + (1,)), offsets / np.cbrt(volumes).mean()], axis=2)
+        normal = _sum_by(corner, basis.transpose(0, 2, 1) @ basis, n_patch)         # (P, 4, 4)
+        eig = np.linalg.eigvalsh(normal)
+        good = eig[:, 0] > MIN_RCOND * eig[:, -1]
+        w = np.zeros((n_patch, 4))
+        w[good] = np.linalg.solve(normal[good], np.tile([1.0, 0, 0, 0], (good.sum(), 1))[..., None])[..., 0]
+        element = np.repeat(np.arange(m), 4)
+        fit = good[corner]
+        rows_fit = np.repeat(corner[fit], n_samples)
+        cols_fit = (element[fit, None] * n_samples + np.arange(n_samples)).ravel()
+        data_fit = (basis[fit] @ w[corner[fit], :, None]).ravel()
+        vol = np.repeat(volumes, 4)
+        patch_volume = np.bincount(corner, weights=vol, minlength=n_patch)
+        rows_mean = corner[~fit]
+        cols_mean = m * n_samples + np.flatnonzero(~fit)
+        data_mean = vol[~fit] / patch_volume[rows_mean]
+        self.operator = sp.csr_matrix(
+            (np.concatenate([data_fit, data_mean]),
+             (np.concatenate([rows_fit, rows_mean]), np.concatenate([cols_fit, cols_mean]))),
+            shape=(n_patch, m * (n_samples + 4)))
+        self.fraction_fitted = float(good.mean())
+
+    def __call__(self, samples: np.ndarray, corners: np.ndarray) -> np.ndarray:
+        """Recovered corner values (M, 4, 3) from the field at the sample points (M, S, 3) and
+        at the element corners (M, 4, 3) (the latter used only where a fit is impossible)."""
+        values = np.concatenate([samples.reshape(-1, 3), corners.reshape(-1, 3)])
+        return (self.operator @ values)[self.patch]
 
 
 def node_average(tets, volumes, corner_values, n_nodes) -> np.ndarray:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,8 @@ class FieldResult:
     head : the HeadMesh solved on.
     E : (M, 3) field at each tetrahedron's centroid (V/m).
     E_corners : (M, 4, 3) recovered field at each tetrahedron's vertices, per tissue (V/m):
-        continuous within a tissue, discontinuous across interfaces.
+        continuous within a tissue, discontinuous across interfaces. Computed on first use
+        by ``recover(phi, dadt)`` (patch recovery costs about as much as the solve).
     phi : (n_dofs,) scalar potential (V) on the FEM space (vertices first), zero at one node.
     dadt : (n_dofs, 3) ∂A/∂t at the DOF points (V/m).        space : the FEM FunctionSpace.
     sigma : (M,) or (M, 3, 3) conductivity per tetrahedron (S/m).
@@ -43,7 +46,7 @@ class FieldResult:
     """
     head: object
     E: np.ndarray
-    E_corners: np.ndarray
+    recover: Callable[[np.ndarray, np.ndarray], np.ndarray] = dataclasses.field(repr=False)
     phi: np.ndarray
     dadt: np.ndarray
     space: object
@@ -52,6 +55,11 @@ class FieldResult:
     didt: tuple = (1e6,)
     provenance: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
+
+    @functools.cached_property
+    def E_corners(self) -> np.ndarray:
+        """Recovered field per tissue at each tetrahedron's vertices, (M, 4, 3) in V/m."""
+        return self.recover(self.phi, self.dadt)
 
     @property
     def magnE(self) -> np.ndarray:

@@ -41,7 +41,7 @@ def sources():
                      dipole_moments=[np.array([0.5, 0.3, 1.0]) / np.linalg.norm([0.5, 0.3, 1.0])],
                      name="tilted off-axis dipole")
     identity = tf.CoilPose(np.eye(4))
-    fig8 = tf.coils.figure8(model="dipoles")
+    fig8 = tf.coils.figure8(model="dipoles", dipole_cell=0.004)  # 4 mm shell cells: ~800 dipoles
     top = tf.CoilPose.from_axes(center=[0, 0, RADII[-1] + 0.004], normal=[0, 0, -1], handle=[0, 1, 0])
     return {"tilted dipole": (tilted, identity), "figure-8 (dipole model)": (fig8, top)}
 

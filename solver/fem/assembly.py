@@ -25,19 +25,19 @@ def stiffness(space, grad_lambda, volumes, sigma) -> sp.csr_matrix:
     """Global stiffness matrix (n_dofs, n_dofs) in S·m: ∫ σ∇N_k·∇N_l."""
     el, quad = space.element, space.element.quadrature
     nb = el.n_basis
-    matrix = sp.csr_matrix((space.n_dofs, space.n_dofs))
+    data = np.empty((len(volumes), nb, nb))
     for s in range(0, len(volumes), CHUNK):
         sl = slice(s, s + CHUNK)
-        local = np.zeros((len(volumes[sl]), nb, nb))
+        local = data[sl]
+        local[:] = 0.0
         for lam, w in zip(quad.points, quad.weights):
             g = el.gradients(lam, grad_lambda[sl])
-            local += w * np.einsum("mki,mli->mkl", _flux(sigma[sl], g), g)
+            local += w * (_flux(sigma[sl], g) @ g.transpose(0, 2, 1))
         local *= volumes[sl, None, None]
-        dofs = space.cell_dofs[sl]
-        rows = np.repeat(dofs, nb, axis=1).ravel()
-        cols = np.tile(dofs, (1, nb)).ravel()
-        matrix = matrix + sp.csr_matrix((local.ravel(), (rows, cols)), shape=matrix.shape)
-    return matrix
+    dofs = space.cell_dofs.astype(np.int32)
+    rows = np.repeat(dofs, nb, axis=1).ravel()
+    cols = np.tile(dofs, (1, nb)).ravel()
+    return sp.csr_matrix((data.ravel(), (rows, cols)), shape=(space.n_dofs, space.n_dofs))
 
 
 def load_vector(space, grad_lambda, volumes, sigma, dadt) -> np.ndarray:

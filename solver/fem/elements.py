@@ -11,8 +11,7 @@ import functools
 
 import numpy as np
 
-#: P2 edge nodes, as pairs of local vertices (our order; DOF numbering follows it)
-P2_EDGES = np.array([[0, 1], [1, 2], [0, 2], [0, 3], [1, 3], [2, 3]])
+from ...head_models.geometry import TET_EDGES as P2_EDGES  # P2 edge nodes, DOF order follows it
 
 
 @dataclasses.dataclass(frozen=True)

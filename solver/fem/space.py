@@ -5,7 +5,8 @@ import dataclasses
 
 import numpy as np
 
-from .elements import P2_EDGES, LagrangeTet, element
+from ...head_models.geometry import unique_edges
+from .elements import LagrangeTet, element
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -34,8 +35,7 @@ class FunctionSpace:
         el = element(order)
         if order == 1:
             return cls(el, head.tets, head.nodes)
-        edges = np.sort(head.tets[:, P2_EDGES], axis=2).reshape(-1, 2)
-        unique, inverse = np.unique(edges, axis=0, return_inverse=True)
-        edge_dofs = head.n_nodes + inverse.reshape(-1, 6)
+        unique, inverse = unique_edges(head.tets, return_inverse=True)
+        edge_dofs = head.n_nodes + inverse
         midpoints = 0.5 * (head.nodes[unique[:, 0]] + head.nodes[unique[:, 1]])
         return cls(el, np.hstack([head.tets, edge_dofs]), np.vstack([head.nodes, midpoints]))
