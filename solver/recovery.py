@@ -1,10 +1,11 @@
 """Nodal field recovery per tissue: superconvergent patch recovery (SPR, Zienkiewicz–Zhu).
 
 A patch is the set of elements of one tissue around one node, so fields stay discontinuous
-across tissue interfaces as the physics demands. Each patch fits a linear polynomial to the
-field sampled at superconvergent points (element centroids for P1 gradients; the 4-point
-Gauss rule for P2), by least squares, and evaluates it at the node. Patches too small or too
-flat for a linear fit fall back to the volume-weighted mean of the field at the node.
+across tissue interfaces as the physics demands. For P1, each patch fits a linear polynomial
+to the gradient sampled at the element centroids (its superconvergent points) by least
+squares and evaluates it at the node; patches too small or too flat for a fit fall back to
+the volume-weighted mean. For P2 the mean of the elements' own (already linear) gradients at
+the node is used: a linear SPR fit measured no better (1.11 % vs 1.11 % on the 8 mm sphere).
 Results are given per element corner, (M, 4, 3): corner c of element m holds the recovered
 value of m's tissue at node tets[m, c]. The fit weights depend only on the mesh and are
 computed once per solver (:class:`PatchRecovery`).
@@ -43,20 +44,24 @@ class PatchRecovery:
     per (element, sample) pair. Applying the recovery is then one sparse product.
 
     Parameters: nodes (N, 3), tets (M, 4), tags (M,), volumes (M,), and the barycentric
-    sample points (S, 4) shared by all elements.
+    sample points (S, 4) shared by all elements — or None for the plain volume-weighted
+    mean of the corner values over each patch (no fit).
     """
 
-    def __init__(self, nodes, tets, tags, volumes, sample_points):
+    def __init__(self, nodes, tets, tags, volumes, sample_points=None):
         import scipy.sparse as sp
-        m, n_samples = len(tets), len(sample_points)
+        m = len(tets)
         self.patch, n_patch = patches(tets, tags)
         corner = self.patch.ravel()
+        if sample_points is None:
+            sample_points = np.zeros((0, 4))
+        n_samples = len(sample_points)
         xyz = np.einsum("sa,mai->msi", sample_points, nodes[tets])                  # (M, S, 3)
         offsets = np.repeat(xyz, 4, axis=0) - nodes[tets].reshape(-1, 1, 3)           # (4M, S, 3)
         basis = np.concatenate([np.ones(offsets.shape[:2] + (1,)), offsets / np.cbrt(volumes).mean()], axis=2)
         normal = _sum_by(corner, basis.transpose(0, 2, 1) @ basis, n_patch)         # (P, 4, 4)
-        eig = np.linalg.eigvalsh(normal)
-        good = eig[:, 0] > MIN_RCOND * eig[:, -1]
+        eig = np.linalg.eigvalsh(normal + 1e-300 * np.eye(4))
+        good = eig[:, 0] > MIN_RCOND * eig[:, -1] if n_samples else np.zeros(n_patch, dtype=bool)
         w = np.zeros((n_patch, 4))
         w[good] = np.linalg.solve(normal[good], np.tile([1.0, 0, 0, 0], (good.sum(), 1))[..., None])[..., 0]
         element = np.repeat(np.arange(m), 4)
@@ -78,7 +83,7 @@ class PatchRecovery:
     def __call__(self, samples: np.ndarray, corners: np.ndarray) -> np.ndarray:
         """Recovered corner values (M, 4, 3) from the field at the sample points (M, S, 3) and
         at the element corners (M, 4, 3) (the latter used only where a fit is impossible)."""
-        values = np.concatenate([samples.reshape(-1, 3), corners.reshape(-1, 3)])
+        values = np.concatenate([np.reshape(samples, (-1, 3)), corners.reshape(-1, 3)])
         return (self.operator @ values)[self.patch]
 
 

@@ -17,7 +17,7 @@ from ..head_models.tissues import tissue_name
 from .fem.assembly import field_at
 from .recovery import node_average
 
-INTERPOLATIONS = ("recovered", "native", "element")
+INTERPOLATIONS = ("auto", "recovered", "native", "element")
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -84,18 +84,22 @@ class FieldResult:
         """Tissue tag per tetrahedron, shape (M,)."""
         return self.head.tags
 
-    def sample(self, points, *, interpolation: str = "recovered") -> np.ndarray:
+    def sample(self, points, *, interpolation: str = "auto") -> np.ndarray:
         """E (V/m) at ``points`` (P, 3) in metres, shape (P, 3); NaN outside the mesh.
 
         ``interpolation``: "recovered" (linear interpolation of the per-tissue recovered
         corner field: continuous inside a tissue), "native" (the FEM solution itself,
-        −∇φ − ∂A/∂t in the containing element), or "element" (the centroid value).
+        −∇φ − ∂A/∂t in the containing element), "element" (the centroid value), or "auto":
+        the most accurate by the sphere study — recovered for P1 (1.1 % vs 5.3 % native, 6 mm
+        sphere), native for P2 (0.08 % vs 0.6 % recovered).
         """
         if interpolation not in INTERPOLATIONS:
             raise TmsFieldError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
         points = np.asarray(points, dtype=float)
         if points.ndim != 2 or points.shape[1] != 3:
             raise TmsFieldError(f"points must have shape (P, 3), got {points.shape}")
+        if interpolation == "auto":
+            interpolation = "native" if self.space.order == 2 else "recovered"
         element, bary = self.head.locate(points)
         out = np.full(points.shape, np.nan)
         ok = element >= 0

@@ -18,18 +18,22 @@ def FieldSolver(head, *, method: str = "fem", **options):
     return cls(head, **options)
 
 
-def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", conductivities=None,
-             tol: float | None = None, backend="auto", check_placement: bool = True,
-             verbose=None):
+def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | None = None,
+             conductivities=None, tensors=None, tol: float | None = None, backend="auto",
+             check_placement: bool = True, verbose=None):
     """Induced E-field of ``coil`` at ``pose`` on ``head`` for dI/dt ``didt`` (A/s).
 
-    Returns a :class:`FieldResult`. ``check_placement`` refuses coils whose elements lie
-    inside the head. ``verbose`` sets the log level (True/False/"debug").
+    Returns a :class:`FieldResult`. ``order`` picks P1 or P2 elements (default P2);
+    ``conductivities`` overrides per tag (S/m), ``tensors`` gives anisotropic (M, 3, 3) values.
+    ``check_placement`` refuses coils whose elements lie inside the head. ``verbose`` sets
+    the log level (True/False/"debug").
     """
     set_verbose(verbose)
     if check_placement:
         check_outside(head, coil, pose)
-    options = {"conductivities": conductivities}
+    options = {"conductivities": conductivities, "tensors": tensors}
     if tol is not None:
         options["tol"] = tol
+    if order is not None:
+        options["order"] = order
     return FieldSolver(head, method=method, **options).solve(coil, pose, didt=didt, backend=backend)

@@ -94,10 +94,15 @@ def test_stiffness_and_solution_match_scikit_fem(coarse_sphere, order):
 
 def test_sample_and_save(coarse_sphere, tmp_path):
     coil = tf.coils.figure8(model="dipoles")
-    res = tf.simulate(coarse_sphere, coil, tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095)))
+    pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
     c = coarse_sphere.centroids[:50]
+    p1 = tf.simulate(coarse_sphere, coil, pose, order=1)
+    assert np.allclose(p1.sample(c, interpolation="native"), p1.E[:50])
+    assert np.allclose(p1.sample(c), p1.E_corners[:50].mean(axis=1))      # auto = recovered for P1
+    res = tf.simulate(coarse_sphere, coil, pose)                           # P2 by default
+    assert res.provenance["solver"]["order"] == 2
     assert np.allclose(res.sample(c, interpolation="element"), res.E[:50])
-    assert np.allclose(res.sample(c, interpolation="native"), res.E[:50])
+    assert np.array_equal(res.sample(c), res.sample(c, interpolation="native"))
     recovered = res.sample(coarse_sphere.nodes[:20] * 0.999 + 1e-9)
     assert np.isfinite(recovered).all()
     assert np.isnan(res.sample([[0.5, 0, 0]])).all()

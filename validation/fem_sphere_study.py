@@ -130,7 +130,8 @@ def markdown(rows, tol_rows):
              "the 85 and 90 mm interfaces, volume-weighted. *elem* = FEM field at the centroid, *rec* = "
              "SPR-recovered field (per tissue) at the centroid. CG tolerance 1e-10, pyamg "
              "smoothed-aggregation preconditioner on the P1 or P2 matrix. setup = assembly + AMG; "
-             "solve = primary field + load vector + CG + recovery, per placement.",
+             "solve = primary field + load vector + CG + E at the centroids, per placement (patch "
+             "recovery runs on demand and is not included).",
              f"Machine: {platform.machine()}, 2-core development VM, run {time.strftime('%Y-%m-%d')}; "
              "`python -m tmsfield.validation.fem_sphere_study`.", "",
              "| P | mesh | source | tets | DOFs | mean edge (mm) | shell elem | shell rec | inner elem | inner rec | "

@@ -23,7 +23,7 @@ def _flux(sigma: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 def stiffness(space, grad_lambda, volumes, sigma) -> sp.csr_matrix:
     """Global stiffness matrix (n_dofs, n_dofs) in S·m: ∫ σ∇N_k·∇N_l."""
-    el, quad = space.element, space.element.quadrature
+    el, quad = space.element, space.element.stiffness_quadrature
     nb = el.n_basis
     data = np.empty((len(volumes), nb, nb))
     for s in range(0, len(volumes), CHUNK):
@@ -43,7 +43,7 @@ def stiffness(space, grad_lambda, volumes, sigma) -> sp.csr_matrix:
 def load_vector(space, grad_lambda, volumes, sigma, dadt) -> np.ndarray:
     """Right-hand side −∫ σ∇N_k·∂A/∂t (A), shape (n_dofs,), from ∂A/∂t at the DOF points
     (n_dofs, 3) in V/m."""
-    el, quad = space.element, space.element.quadrature
+    el, quad = space.element, space.element.load_quadrature
     out = np.zeros(space.n_dofs)
     for s in range(0, len(volumes), CHUNK):
         sl = slice(s, s + CHUNK)

@@ -28,7 +28,7 @@ def _permutations(values) -> np.ndarray:
 
 #: exact for polynomials of degree 1 (the centroid)
 CENTROID = Quadrature(np.full((1, 4), 0.25), np.ones(1))
-#: exact for degree 2 (4 points); also the superconvergent gradient points of P2
+#: exact for degree 2 (4 points)
 DEGREE2 = Quadrature(_permutations([0.5854101966249685, 0.1381966011250105, 0.1381966011250105,
                                     0.1381966011250105]), np.full(4, 0.25))
 #: exact for degree 3 (Keast 1986, 5 points; one negative weight)
@@ -46,9 +46,13 @@ class LagrangeTet:
         return 4 if self.order == 1 else 10
 
     @property
-    def quadrature(self) -> Quadrature:
-        """Rule that integrates the stiffness (degree 2(p-1)) and the load with a
-        P_p-interpolated ∂A/∂t (degree 2p-1) exactly."""
+    def stiffness_quadrature(self) -> Quadrature:
+        """Rule exact for the stiffness integrand ∇N·σ∇N (degree 2(p-1))."""
+        return CENTROID if self.order == 1 else DEGREE2
+
+    @property
+    def load_quadrature(self) -> Quadrature:
+        """Rule exact for the load ∇N·σ∂A/∂t with P_p-interpolated ∂A/∂t (degree 2p-1)."""
         return CENTROID if self.order == 1 else DEGREE3
 
     def values(self, lam: np.ndarray) -> np.ndarray:

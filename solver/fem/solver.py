@@ -14,7 +14,7 @@ from ..provenance import base_provenance
 from ..recovery import PatchRecovery
 from ..result import FieldResult
 from . import assembly
-from .elements import CENTROID, DEGREE2
+from .elements import CENTROID
 from .linear import DEFAULT_TOL, GroundedAMGSolver
 from .space import FunctionSpace
 
@@ -50,7 +50,7 @@ class FEMSolver:
             matrix = assembly.stiffness(self.space, head.basis_gradients, head.volumes, self.sigma)
         with timed(self.timings, "preconditioner"):
             self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol)
-        self.samples = CENTROID.points if order == 1 else DEGREE2.points
+        self.samples = CENTROID.points if order == 1 else None   # see solver/recovery.py
         log.info("FEM P%d set up: %d tetrahedra, %d unknowns, %.2f s", order, head.n_tets,
                  self.space.n_dofs, sum(self.timings.values()))
 
@@ -99,10 +99,11 @@ class FEMSolver:
     def recover(self, phi, dadt):
         """Recovered E per tissue at the corners (M, 4, 3): SPR of −∇φ, minus ∂A/∂t there."""
         space, grads = self.space, self.head.basis_gradients
-        samples = np.stack([-assembly.gradient_at(space, grads, phi, lam) for lam in self.samples], axis=1)
         if self.order == 1:
+            samples = -assembly.gradient_at(space, grads, phi, CENTROID.points[0])[:, None]
             corners = np.broadcast_to(samples, (len(samples), 4, 3))   # constant gradient
         else:
+            samples = np.zeros((len(phi), 0, 3))
             corners = np.stack([-assembly.gradient_at(space, grads, phi, lam) for lam in np.eye(4)], axis=1)
         return self.recovery(samples, corners) - dadt[self.head.tets]
 
