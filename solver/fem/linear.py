@@ -30,10 +30,16 @@ class SolveInfo:
 class GroundedAMGSolver:
     """Solves K φ = b with φ[ground] = 0 by CG, preconditioned with smoothed-aggregation AMG.
 
+    With ``coarse`` (a prolongation (n, n1) from a coarser space, e.g. P1 inside P2), the
+    preconditioner is two-level instead: a forward Gauss–Seidel sweep, an AMG V-cycle on the
+    Galerkin matrix Pᵀ K P, a backward sweep (symmetric, so CG applies). Measured on P2
+    spheres (CG to 1e-10): 45 vs 76 iterations and 1.2 vs 3.3 s at 49k tetrahedra, 54 vs 95
+    and 3.4 vs 11 s at 190k, against AMG on the P2 matrix itself.
     The hierarchy is built once; :meth:`solve` can be called for many right-hand sides.
     """
 
-    def __init__(self, matrix: sp.csr_matrix, ground: int = 0, tol: float = DEFAULT_TOL):
+    def __init__(self, matrix: sp.csr_matrix, ground: int = 0, tol: float = DEFAULT_TOL,
+                 coarse: sp.csr_matrix | None = None):
         import pyamg
         if not 0 < tol < 1:
             raise TmsFieldError(f"solver tolerance must be in (0, 1), got {tol}")
@@ -41,10 +47,28 @@ class GroundedAMGSolver:
         self.keep = np.delete(np.arange(n), ground)
         self.n, self.tol = n, tol
         self.matrix = matrix.tocsr()[self.keep][:, self.keep].tocsr()
-        self.hierarchy = pyamg.smoothed_aggregation_solver(self.matrix, symmetry="symmetric",
-                                                           max_coarse=500)
-        self.preconditioner = self.hierarchy.aspreconditioner(cycle="V")
+        if coarse is None:
+            self.hierarchy = pyamg.smoothed_aggregation_solver(self.matrix, symmetry="symmetric", max_coarse=500)
+            self.preconditioner = self.hierarchy.aspreconditioner(cycle="V")
+        else:
+            coarse_keep = np.delete(np.arange(coarse.shape[1]), ground)
+            self.prolongation = coarse.tocsr()[self.keep][:, coarse_keep].tocsr()
+            galerkin = (self.prolongation.T @ self.matrix @ self.prolongation).tocsr()
+            self.hierarchy = pyamg.smoothed_aggregation_solver(galerkin, symmetry="symmetric", max_coarse=500)
+            self.preconditioner = spla.LinearOperator(self.matrix.shape, matvec=self._two_level,
+                                                      dtype=np.float64)
         log.debug("AMG hierarchy: %s", self.hierarchy)
+
+    def _two_level(self, r: np.ndarray) -> np.ndarray:
+        from pyamg.relaxation.relaxation import gauss_seidel
+        r = np.ascontiguousarray(r, dtype=np.float64).ravel()
+        x = np.zeros_like(r)
+        gauss_seidel(self.matrix, x, r, iterations=1, sweep="forward")
+        correction = self.hierarchy.solve(self.prolongation.T @ (r - self.matrix @ x), tol=1e-30,
+                                          maxiter=1, cycle="V")
+        x += self.prolongation @ correction
+        gauss_seidel(self.matrix, x, r, iterations=1, sweep="backward")
+        return x
 
     def solve(self, rhs: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, SolveInfo]:
         """Solution φ (N,) with φ[ground] = 0, and its :class:`SolveInfo`."""

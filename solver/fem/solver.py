@@ -49,7 +49,8 @@ class FEMSolver:
                           else check_tensors(tensors, head.n_tets))
             matrix = assembly.stiffness(self.space, head.basis_gradients, head.volumes, self.sigma)
         with timed(self.timings, "preconditioner"):
-            self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol)
+            coarse = self.space.prolongation_from_p1() if order == 2 else None
+            self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol, coarse=coarse)
         self.samples = CENTROID.points if order == 1 else None   # see solver/recovery.py
         log.info("FEM P%d set up: %d tetrahedra, %d unknowns, %.2f s", order, head.n_tets,
                  self.space.n_dofs, sum(self.timings.values()))
@@ -84,7 +85,8 @@ class FEMSolver:
         provenance["anisotropic"] = self.sigma.ndim == 3
         provenance["solver"] = {"method": "fem", "order": self.order, "n_dofs": space.n_dofs,
                                 "tol": info.tol, "iterations": info.iterations, "residual": info.residual,
-                                "preconditioner": "pyamg smoothed aggregation, V-cycle",
+                                "preconditioner": ("pyamg smoothed aggregation, V-cycle" if self.order == 1 else
+                                                   "two-level: Gauss-Seidel + SA AMG on the P1 subspace"),
                                 "recovery": "superconvergent patch recovery per tissue"}
         return FieldResult(head=head, E=E, recover=self.recover, phi=phi, dadt=dadt, space=space,
                            sigma=self.sigma, pose=pose, didt=tuple(float(v) for v in np.atleast_1d(didt)),
