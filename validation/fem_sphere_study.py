@@ -128,8 +128,9 @@ def markdown(rows, tol_rows):
              "Errors: relative L2 of E. *shell*: element centroids with 60–80 mm radius, unweighted; "
              "*inner*: all elements with r < 85 mm, volume-weighted; *interf.*: elements within 2 mm of "
              "the 85 and 90 mm interfaces, volume-weighted. *elem* = FEM field at the centroid, *rec* = "
-             "SPR-recovered field (per tissue) at the centroid. CG tolerance 1e-10, pyamg "
-             "smoothed-aggregation preconditioner on the P1 or P2 matrix. setup = assembly + AMG; "
+             "recovered field (per tissue; P1: SPR, P2: patch mean of the element gradients) linearly "
+             "interpolated at the centroid. CG tolerance 1e-10; preconditioner: pyamg smoothed "
+             "aggregation (P1), Gauss–Seidel + the same AMG on the P1 subspace (P2). setup = assembly + AMG; "
              "solve = primary field + load vector + CG + E at the centroids, per placement (patch "
              "recovery runs on demand and is not included).",
              f"Machine: {platform.machine()}, 2-core development VM, run {time.strftime('%Y-%m-%d')}; "

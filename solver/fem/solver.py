@@ -89,7 +89,8 @@ class FEMSolver:
                                 "tol": info.tol, "iterations": info.iterations, "residual": info.residual,
                                 "preconditioner": ("pyamg smoothed aggregation, V-cycle" if self.order == 1 else
                                                    "two-level: Gauss-Seidel + SA AMG on the P1 subspace"),
-                                "recovery": "superconvergent patch recovery per tissue"}
+                                "recovery": ("superconvergent patch recovery per tissue" if self.order == 1 else
+                                             "per-tissue patch mean of the element gradients")}
         return FieldResult(head=head, E=E, recover=self.recover, phi=phi, dadt=dadt, space=space,
                            sigma=self.sigma, pose=pose, didt=tuple(float(v) for v in np.atleast_1d(didt)),
                            provenance=provenance, timings=timings)
