@@ -46,16 +46,22 @@ def unique_edges(tets: np.ndarray, return_inverse: bool = False):
     element; with ``return_inverse`` also the edge index of each element edge (M, 6)."""
     pairs = np.sort(tets[:, TET_EDGES], axis=2).reshape(-1, 2).astype(np.int64)
     base = int(tets.max()) + 1
-    keys, inverse = unique_with_inverse(pairs[:, 0] * base + pairs[:, 1])   # one int64 per edge
-    edges = np.stack(np.divmod(keys, base), axis=1)
-    return (edges, inverse.reshape(-1, 6)) if return_inverse else edges
+    keys = pairs[:, 0] * base + pairs[:, 1]                                  # one int64 per edge
+    if not return_inverse:
+        return np.stack(np.divmod(_sorted_unique(keys), base), axis=1)
+    unique, inverse = unique_with_inverse(keys)
+    return np.stack(np.divmod(unique, base), axis=1), inverse.reshape(-1, 6)
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    unique = np.sort(keys)
+    return unique[np.concatenate([[True], unique[1:] != unique[:-1]])]
 
 
 def unique_with_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique values of an integer array and the index of each input among them
     (np.unique(..., return_inverse=True), several times faster on millions of int64)."""
-    unique = np.sort(keys)
-    unique = unique[np.concatenate([[True], unique[1:] != unique[:-1]])]
+    unique = _sorted_unique(keys)
     return unique, np.searchsorted(unique, keys)
 
 
