@@ -22,18 +22,17 @@ def _flux(sigma: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 
 def stiffness(space, grad_lambda, volumes, sigma) -> sp.csr_matrix:
-    """Global stiffness matrix (n_dofs, n_dofs) in S·m: ∫ σ∇N_k·∇N_l."""
+    """Global stiffness matrix (n_dofs, n_dofs) in S·m: ∫ σ∇N_k·∇N_l.
+
+    With ∇N_k = Σ_a ∂N_k/∂λ_a ∇λ_a, the element matrix is V Σ_ab (∇λ_a·σ∇λ_b) C_ab,kl where
+    C is a constant reference tensor, so assembly is one (M, 16) × (16, nb²) product.
+    """
     el, quad = space.element, space.element.stiffness_quadrature
     nb = el.n_basis
-    data = np.empty((len(volumes), nb, nb))
-    for s in range(0, len(volumes), CHUNK):
-        sl = slice(s, s + CHUNK)
-        local = data[sl]
-        local[:] = 0.0
-        for lam, w in zip(quad.points, quad.weights):
-            g = el.gradients(lam, grad_lambda[sl])
-            local += w * (_flux(sigma[sl], g) @ g.transpose(0, 2, 1))
-        local *= volumes[sl, None, None]
+    d = el.dlambda(quad.points)                                   # (Q, nb, 4)
+    ref = np.einsum("q,qka,qlb->abkl", quad.weights, d, d).reshape(16, nb * nb)
+    metric = np.matmul(_flux(sigma, grad_lambda), grad_lambda.transpose(0, 2, 1))   # (M, 4, 4)
+    data = (metric.reshape(-1, 16) @ ref) * volumes[:, None]
     dofs = space.cell_dofs.astype(np.int32)
     rows = np.repeat(dofs, nb, axis=1).ravel()
     cols = np.tile(dofs, (1, nb)).ravel()
@@ -42,17 +41,18 @@ def stiffness(space, grad_lambda, volumes, sigma) -> sp.csr_matrix:
 
 def load_vector(space, grad_lambda, volumes, sigma, dadt) -> np.ndarray:
     """Right-hand side −∫ σ∇N_k·∂A/∂t (A), shape (n_dofs,), from ∂A/∂t at the DOF points
-    (n_dofs, 3) in V/m."""
+    (n_dofs, 3) in V/m, interpolated in the same space; exact quadrature, done as a
+    reference tensor B[a, j, k] = ∫ ∂N_k/∂λ_a N_j contracted with σ∇λ_a·a_j."""
     el, quad = space.element, space.element.load_quadrature
+    ref = np.einsum("q,qka,qj->ajk", quad.weights, el.dlambda(quad.points),
+                    el.values(quad.points)).reshape(-1, el.n_basis)          # (4·nb, nb)
     out = np.zeros(space.n_dofs)
     for s in range(0, len(volumes), CHUNK):
         sl = slice(s, s + CHUNK)
         dofs = space.cell_dofs[sl]
-        local = np.zeros(dofs.shape)
-        for lam, w in zip(quad.points, quad.weights):
-            a = np.einsum("k,mki->mi", el.values(lam), dadt[dofs])
-            local -= w * np.einsum("mki,mi->mk", el.gradients(lam, grad_lambda[sl]), _flux(sigma[sl], a))
-        out += np.bincount(dofs.ravel(), weights=(local * volumes[sl, None]).ravel(), minlength=space.n_dofs)
+        pairs = np.matmul(_flux(sigma[sl], grad_lambda[sl]), dadt[dofs].transpose(0, 2, 1))  # (m, 4, nb)
+        local = -(pairs.reshape(len(dofs), -1) @ ref) * volumes[sl, None]
+        out += np.bincount(dofs.ravel(), weights=local.ravel(), minlength=space.n_dofs)
     return out
 
 

@@ -78,10 +78,7 @@ class LagrangeTet:
     def gradients(self, lam: np.ndarray, grad_lambda: np.ndarray) -> np.ndarray:
         """Physical gradients (M, n_basis, 3) at one barycentric point per element (M, 4) or a
         single point (4,), from barycentric gradients (M, 4, 3)."""
-        d = self.dlambda(lam)
-        if d.ndim == 2:
-            return np.einsum("ka,mai->mki", d, grad_lambda)
-        return np.einsum("mka,mai->mki", d, grad_lambda)
+        return np.matmul(self.dlambda(lam), grad_lambda)   # (nb, 4) or (M, nb, 4) @ (M, 4, 3)
 
 
 @functools.lru_cache(maxsize=2)
