@@ -138,7 +138,8 @@ class FieldResult:
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
         head = f"E-field on {self.head.name!r} ({self.head.n_tets} tetrahedra), coil " \
-               f"{self.provenance.get('coil', '?')!r}, dI/dt {list(self.didt)} A/s, {settings.get('method', '')}"
+               f"{self.provenance.get('coil', '?')!r}, dI/dt {list(self.didt)} A/s, " \
+               f"{settings.get('method', '')} P{settings.get('order', '?')}"
         return "\n".join([head, *rows, f"time: {times}"])
 
     def save(self, path: str | os.PathLike) -> None:
