@@ -133,13 +133,13 @@ def figure8(outer_radius: float = 0.0435, inner_radius: float = 0.028, turns: in
         # sense=side: seen from +z the wing at x<0 turns clockwise, the one at x>0
         # counter-clockwise, so under the centre line (x = 0) both carry current along -y
         m = _wing_transform(side, outer_radius + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
-        place = lambda p: p @ m[:3, :3].T + m[:3, 3]  # noqa: E731
+        rot, shift = m[:3, :3], m[:3, 3]
         if model == "wire":
             a, b = _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense=side)
-            parts["starts"].append(place(a)), parts["ends"].append(place(b))
+            parts["starts"].append(a @ rot.T + shift), parts["ends"].append(b @ rot.T + shift)
         else:
             p, mom = _dipole_wing(inner_radius, outer_radius, turns, dipole_cell, sense=side)
-            parts["pos"].append(place(p)), parts["mom"].append(mom @ m[:3, :3].T)
+            parts["pos"].append(p @ rot.T + shift), parts["mom"].append(mom @ rot.T)
     if model == "wire":
         return Coil(segment_starts=np.concatenate(parts["starts"]),
                     segment_ends=np.concatenate(parts["ends"]), name=label)

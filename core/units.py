@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from .errors import TmsFieldError
 
-MU0 = 4e-7 * 3.141592653589793  # vacuum permeability (T·m/A), classical SI value
-MU0_OVER_4PI = 1e-7              # T·m/A
+MU0_OVER_4PI = 1e-7  # vacuum permeability / 4π (T·m/A), classical SI value
 
 LENGTH_SCALE = {"m": 1.0, "mm": 1e-3, "cm": 1e-2}
 

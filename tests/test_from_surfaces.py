@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import scipy.io
 
-import tmsfield as tf
 from tmsfield.core.errors import MeshError
 from tmsfield.head_models.from_surfaces import from_surfaces
 
