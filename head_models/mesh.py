@@ -125,7 +125,8 @@ class HeadMesh:
 
     def grey_matter_midsurface(self, gm_tag: int = 2, wm_tag: int = 1):
         """Surface halfway between the white-matter/grey-matter interface and the outer
-        grey-matter boundary (where TMS effects are usually read out).
+        grey-matter boundary (where TMS effects are usually read out): each WM/GM vertex
+        moves halfway to the nearest outer-GM vertex whose midpoint lies in grey matter.
 
         Returns (vertices (n, 3) in m, triangles (k, 3)). Raises MeshError when the mesh has no
         GM/WM interface (then sample on a surface of your own instead).
@@ -138,7 +139,11 @@ class HeadMesh:
         if not len(inner) or not len(outer):
             raise MeshError(f"no interface between tags {wm_tag} and {gm_tag}, or no outer grey-matter "
                             "boundary: this head has no grey-matter mid-surface")
-        return midsurface(self.nodes, inner, outer)
+        def in_grey_matter(points):
+            element, _ = self.locate(points)
+            return (element >= 0) & (self.tags[np.maximum(element, 0)] == gm_tag)
+
+        return midsurface(self.nodes, inner, outer, accept=in_grey_matter)
 
     def closest_surface_point(self, point, normal_radius: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
         """Nearest point on the outer surface to ``point`` (m) and the outward unit normal

@@ -55,11 +55,20 @@ def winding_number(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray,
     return out
 
 
-def midsurface(nodes, inner_triangles, outer_triangles):
+def midsurface(nodes, inner_triangles, outer_triangles, accept=None, candidates: int = 8):
     """Surface halfway between two surfaces: each vertex of ``inner_triangles`` moved halfway
-    to the nearest vertex of ``outer_triangles``. Returns (vertices (n, 3), triangles (k, 3))."""
+    to one of its ``candidates`` nearest vertices of ``outer_triangles`` — the nearest whose
+    midpoint ``accept`` (points (P, 3) → bool (P,)) takes, else the nearest.
+    Returns (vertices (n, 3), triangles (k, 3))."""
     from scipy.spatial import cKDTree
     used, tris = np.unique(inner_triangles, return_inverse=True)
     outer_nodes = np.unique(outer_triangles)
-    _, nearest = cKDTree(nodes[outer_nodes]).query(nodes[used])
-    return 0.5 * (nodes[used] + nodes[outer_nodes[nearest]]), tris.reshape(-1, 3)
+    k = min(candidates, len(outer_nodes))
+    _, nearest = cKDTree(nodes[outer_nodes]).query(nodes[used], k=k)
+    nearest = nearest.reshape(len(used), k)
+    mids = 0.5 * (nodes[used][:, None, :] + nodes[outer_nodes[nearest]])    # (n, k, 3)
+    choice = np.zeros(len(used), dtype=np.int64)
+    if accept is not None:
+        ok = accept(mids.reshape(-1, 3)).reshape(len(used), k)
+        choice = np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
+    return mids[np.arange(len(used)), choice], tris.reshape(-1, 3)

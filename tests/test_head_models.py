@@ -179,3 +179,26 @@ def test_locate_returns_barycentric_coordinates(coarse_sphere):
     assert element[-1] == -1 and np.isnan(bary[-1]).all()
     recon = np.einsum("pi,pik->pk", bary[:-1], coarse_sphere.nodes[coarse_sphere.tets[element[:-1]]])
     assert np.allclose(recon, points, atol=1e-12) and bary[:-1].min() >= -1e-9
+
+
+def test_grey_matter_midsurface_lies_halfway_in_grey_matter():
+    head = tf.head_models.concentric_spheres(radii=(0.06, 0.07, 0.08), tags=(1, 2, 3), edge_length=0.008)
+    vertices, triangles = head.grey_matter_midsurface()
+    r = np.linalg.norm(vertices, axis=1)
+    # vertices lie on the 60 and 70 mm spheres; midpoints of near pairs sit at ≈ 65 mm
+    assert np.abs(r - 0.065).max() < 0.001
+    element, _ = head.locate(vertices)
+    assert np.all(head.tags[element] == 2)
+    assert triangles.max() == len(vertices) - 1
+
+
+def test_grey_matter_midsurface_of_a_charm_mesh(shared_data):
+    head = tf.load_head(data_file(shared_data, "heads/charm_patch_r25/head_patch_r25.msh.gz"))
+    vertices, _ = head.grey_matter_midsurface()
+    element, _ = head.locate(vertices)
+    assert len(vertices) > 100 and np.all(head.tags[element] == 2)
+
+
+def test_midsurface_needs_grey_and_white_matter(coarse_sphere):
+    with pytest.raises(MeshError, match="mid-surface"):
+        coarse_sphere.grey_matter_midsurface()
