@@ -163,3 +163,21 @@ def test_solve_many_with_several_coils_and_bad_poses(coarse_sphere):
     bad[0, 3] = np.nan
     with pytest.raises(PlacementError, match="pose 1"):
         solver.solve_many(coils[0], [pose, bad], verbose=False)
+
+
+def test_saved_msh_opens_in_gmsh_with_field_views(coarse_sphere, tmp_path):
+    """SimNIBS-style output: gmsh itself reads the mesh and turns E/magnE/J/magnJ/v into views."""
+    import gmsh
+    res = tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles"),
+                      tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095)), order=1)
+    res.save(tmp_path / "field.msh")
+    gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.open(str(tmp_path / "field.msh"))
+        names = {gmsh.option.getString(f"View[{gmsh.view.getIndex(t)}].Name") for t in gmsh.view.getTags()}
+        _, _, tets = gmsh.model.mesh.getElements(3)
+    finally:
+        gmsh.finalize()
+    assert {"E", "magnE", "J", "magnJ", "v"} <= names
+    assert sum(len(t) for t in tets) == 4 * coarse_sphere.n_tets
