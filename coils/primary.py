@@ -14,9 +14,9 @@ log = logging.getLogger("tmsfield")
 
 #: pairs (targets × sources) per direct-sum block: bounds memory to ~100 MB
 CHUNK_PAIRS = 1 << 20
-#: above this many target×source pairs the CPU uses the FMM (crossover measured in
-#: benchmarks/primary_field.py)
-FMM_MIN_PAIRS = 10_000_000
+#: above this many target×source pairs the CPU uses the FMM: benchmarks/results/primary_field.md
+#: measures the crossover at ~3e6 pairs (dipoles) and ~7e6 (wire segments)
+FMM_MIN_PAIRS = 5_000_000
 METHODS = ("auto", "direct", "fmm")
 
 
