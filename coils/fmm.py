@@ -14,8 +14,9 @@ import numpy as np
 from . import kernels
 
 #: requested FMM precision per field: the loosest eps whose measured error against the direct
-#: sums (Magstim 70 mm .ccd and figure-8 coils, 20k points) stays below 1e-6 relative —
-#: A: eps 1e-6 gives 1.6e-7; B: eps 1e-6 gives 2.8e-6, eps 1e-8 gives 1.1e-9 (benchmarks/primary_field.py)
+#: sums stays below 1e-6 relative — A at eps 1e-6: 2.1e-7 (dipoles), 1.1e-7 (wire), from
+#: benchmarks/results/primary_field.md; B at eps 1e-6: 2.8e-6 max (Magstim .ccd, 20k points),
+#: at eps 1e-8: 1.1e-9. tests/test_coil_fields.py::test_fmm_agrees_with_direct checks both.
 FMM_EPS = {"A": 1e-6, "B": 1e-8}
 #: Gauss points per segment in the far field, and the near-field radius in segment lengths
 #: (2-point Gauss has relative error ~ (L/d)^4 / 270, i.e. < 1e-6 beyond 5 L)

@@ -3,14 +3,15 @@
 Weak form with the natural (insulating) boundary condition on the outer surface:
 ∫ σ∇v·∇φ = −∫ σ∇v·∂A/∂t for all test functions v, with ∂A/∂t interpolated in the same
 space from its values at the DOF points. σ is a scalar (M,) or a tensor (M, 3, 3) per element.
-Element loops are numpy batches of ``CHUNK`` elements (bounded memory).
+Element matrices are computed for all elements at once (one small dense product); the load
+vector runs in batches of ``CHUNK`` elements to bound its temporaries.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-#: elements per vectorised batch: bounds temporaries to ~100–300 MB for P2
+#: elements per load-vector batch: bounds its temporaries to ~100–300 MB for P2
 CHUNK = 100_000
 
 

@@ -34,7 +34,7 @@ class GroundedAMGSolver:
     preconditioner is two-level instead: a forward Gauss–Seidel sweep, an AMG V-cycle on the
     Galerkin matrix Pᵀ K P, a backward sweep (symmetric, so CG applies). Measured on P2
     spheres (CG to 1e-10): 45 vs 76 iterations and 1.2 vs 3.3 s at 49k tetrahedra, 54 vs 95
-    and 3.4 vs 11 s at 190k, against AMG on the P2 matrix itself.
+    and 3.4 vs 11 s at 155k, against AMG on the P2 matrix itself.
     The hierarchy is built once; :meth:`solve` can be called for many right-hand sides.
     """
 
