@@ -49,8 +49,10 @@ def main():
                    "Default: a 3-layer sphere (radii 85/90/95 mm).")
 @click.option("--edge-length-mm", default=6.0, show_default=True,
               help="Mesh edge length of the default sphere head.")
-@click.option("--order", type=click.IntRange(1, 2), default=2, show_default=True,
-              help="FEM element order: 2 (P2, accurate) or 1 (P1, as SimNIBS).")
+@click.option("--method", type=click.Choice(["fem", "bem"]), default="fem", show_default=True,
+              help="fem: finite elements; bem: charge-based boundary elements on the tissue interfaces.")
+@click.option("--order", type=click.IntRange(1, 2), default=None,
+              help="FEM element order: 2 (P2, accurate; the default) or 1 (P1, as SimNIBS).")
 @click.option("--coil", "coil_spec", default="figure8", show_default=True,
               help="Built-in coil name (figure8, circular) or a SimNIBS .ccd/.tcd file.")
 @click.option("--center-mm", default="0,0,95", show_default=True,
@@ -65,13 +67,14 @@ def main():
 @click.option("--out", "out_dir", default="tmsfield_out", show_default=True, type=click.Path(file_okay=False),
               help="Output folder (field.msh, field.vtu, summary.txt, summary.json).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
-def simulate(head_path, edge_length_mm, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
+def simulate(head_path, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
              didt, conductivity, out_dir, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
     Examples:
       tmsfield simulate                                   # sphere head, figure-8 coil on top
+      tmsfield simulate --method bem --out sphere_bem     # the same with the BEM
       tmsfield simulate --head m2m_ernie/ernie.msh --coil Magstim_70mm_Fig8.ccd \\
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
     """
@@ -92,7 +95,7 @@ def simulate(head_path, edge_length_mm, order, coil_spec, center_mm, handle, dis
         else:
             pose = tf.CoilPose.on_head(head, center=[v * 1e-3 for v in _vector(center_mm, "--center-mm")],
                                        handle=_vector(handle, "--handle"), distance=distance_mm * 1e-3)
-        result = tf.simulate(head, coil, pose, didt=didt, order=order,
+        result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
                              conductivities=_conductivities(conductivity))
         _write_outputs(result, Path(out_dir))
     except TmsFieldError as exc:

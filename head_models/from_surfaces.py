@@ -9,34 +9,52 @@ from ..core.errors import MeshError
 from .geometry import signed_volumes
 from .gmsh_session import gmsh_session, tagged_tetrahedra
 from .mesh import compact_nodes
+from .surface_checks import check_closed, check_no_self_intersections, segments_crossing
 from .surfaces import winding_number
 
 log = logging.getLogger("tmsfield")
 
 
-def _checked(surfaces):
+def enclosed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Signed volume (m³) enclosed by a closed surface: positive when its normals point outward."""
+    p = vertices[faces]
+    return float(np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0)
+
+
+def nested_surfaces(surfaces) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Validate closed, nested surfaces given innermost first and orient them outward.
+
+    surfaces : sequence of (vertices (n, 3) in m, faces (k, 3) 0-based). Raises MeshError
+    for malformed arrays, open, inconsistently oriented or self-intersecting surfaces, and
+    surfaces that cross or are not nested. Returns [(vertices, faces)] with outward normals.
+    """
     out = []
     for i, (vertices, faces) in enumerate(surfaces):
-        v, f = np.asarray(vertices, float), np.asarray(faces, np.int64)
+        v, f = np.asarray(vertices, float), np.asarray(faces)
         if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not np.isfinite(v).all():
             raise MeshError(f"surface {i}: need finite vertices (n, 3) and faces (k, 3)")
+        if not np.issubdtype(f.dtype, np.integer):
+            raise MeshError(f"surface {i}: face indices must be integers, got {f.dtype}")
+        f = f.astype(np.int64)
         if f.min() < 0 or f.max() >= len(v):
             raise MeshError(f"surface {i}: face indices outside 0..{len(v) - 1} (1-based input? subtract 1)")
-        if winding_number(v.mean(axis=0, keepdims=True), v, f)[0] < 0:
+        check_closed(v, f, name=f"surface {i}")
+        check_no_self_intersections(v, f, name=f"surface {i}")
+        if enclosed_volume(v, f) < 0:
             f = f[:, ::-1]  # make normals point outward
         out.append((v, f))
+    for i in range(len(out) - 1):
+        (iv, inner_faces), (ov, of) = out[i], out[i + 1]
+        edges = np.unique(np.sort(inner_faces[:, [[0, 1], [1, 2], [2, 0]]].reshape(-1, 2), axis=1), axis=0)
+        crossing = segments_crossing(iv[edges[:, 0]], iv[edges[:, 1]], ov, of)
+        if len(crossing):
+            where = np.round(1e3 * iv[edges[crossing[0], 0]], 2).tolist()
+            raise MeshError(f"surfaces {i} and {i + 1} intersect or are not nested: {len(crossing)} edges of "
+                            f"surface {i} cross surface {i + 1} (e.g. at {where} mm)")
+        if winding_number(iv[:1], ov, of)[0] < 0.5:   # no crossings: one vertex decides for all
+            raise MeshError(f"surfaces {i} and {i + 1} intersect or are not nested: surface {i} lies "
+                            f"outside surface {i + 1} (give the surfaces innermost first)")
     return out
-
-
-def _check_nested(surfaces) -> None:
-    """Every vertex of surface i must lie strictly inside surface i+1."""
-    for i in range(len(surfaces) - 1):
-        inner, (ov, of) = surfaces[i][0], surfaces[i + 1]
-        outside = np.flatnonzero(winding_number(inner, ov, of) < 0.5)
-        if len(outside):
-            raise MeshError(f"surfaces {i} and {i + 1} intersect or are not nested: {len(outside)} vertices of "
-                            f"surface {i} lie outside surface {i + 1} (e.g. vertex {outside[0]} at "
-                            f"{np.round(1e3 * inner[outside[0]], 2).tolist()} mm)")
 
 
 def from_surfaces(surfaces, tags, *, edge_length: float | None = None, name: str = "surface head",
@@ -51,8 +69,7 @@ def from_surfaces(surfaces, tags, *, edge_length: float | None = None, name: str
     """
     if len(surfaces) != len(tags) or not surfaces:
         raise MeshError(f"need one tag per surface: {len(surfaces)} surfaces, {len(tags)} tags")
-    surfaces = _checked(surfaces)
-    _check_nested(surfaces)
+    surfaces = nested_surfaces(surfaces)
     with gmsh_session(verbose) as gmsh:
         loops, offset = [], 0
         for vertices, faces in surfaces:

@@ -11,7 +11,7 @@ from ..core.errors import MeshError
 from . import quality
 from .geometry import barycentric_gradients, edge_lengths, triangle_normals
 from .locate import locate_points
-from .surfaces import midsurface, tet_faces, winding_number
+from .surfaces import inside_surface, midsurface, tet_faces
 from .tissues import element_conductivity, tissue_name
 
 
@@ -114,6 +114,10 @@ class HeadMesh:
         """Boundary triangles (K, 3) of the whole mesh, oriented outward."""
         return self._faces[0]
 
+    def outer_surface_tags(self) -> np.ndarray:
+        """Tissue tag (K,) of the tetrahedron behind each :meth:`outer_surface` triangle."""
+        return self._faces[1]
+
     def interfaces(self):
         """Triangles between different tissues.
 
@@ -135,7 +139,7 @@ class HeadMesh:
         inner = tris[(lo == min(gm_tag, wm_tag)) & (hi == max(gm_tag, wm_tag))]
         gm_side = (lo == gm_tag) | (hi == gm_tag)
         outer = np.vstack([tris[gm_side & ~((lo == wm_tag) | (hi == wm_tag))],
-                           self.outer_surface()[self._faces[1] == gm_tag]])
+                           self.outer_surface()[self.outer_surface_tags() == gm_tag]])
         if not len(inner) or not len(outer):
             raise MeshError(f"no interface between tags {wm_tag} and {gm_tag}, or no outer grey-matter "
                             "boundary: this head has no grey-matter mid-surface")
@@ -163,12 +167,7 @@ class HeadMesh:
     def contains(self, points) -> np.ndarray:
         """Whether each point (P, 3) in metres lies inside the head's outer surface."""
         points = np.atleast_2d(np.asarray(points, float))
-        inside = np.zeros(len(points), dtype=bool)
-        lo, hi = self.nodes.min(axis=0), self.nodes.max(axis=0)
-        box = np.all((points >= lo) & (points <= hi), axis=1)
-        if box.any():
-            inside[box] = winding_number(points[box], self.nodes, self.outer_surface()) > 0.5
-        return inside
+        return inside_surface(points, self.nodes, self.outer_surface())
 
     # --- editing ------------------------------------------------------------------------
     def remove_unreferenced_nodes(self) -> HeadMesh:

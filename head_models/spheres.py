@@ -26,13 +26,7 @@ def concentric_spheres(radii=(0.085, 0.090, 0.095), tags=(3, 4, 5), edge_length=
     center : sphere centre (m).
     seed : gmsh random seed (meshes are reproducible for a given seed and gmsh version).
     """
-    radii = np.asarray(radii, dtype=float)
-    if len(radii) != len(tags) or len(radii) == 0:
-        raise MeshError(f"need one tag per radius: {len(radii)} radii, {len(tags)} tags")
-    if np.any(radii <= 0) or np.any(np.diff(radii) <= 0):
-        raise MeshError(f"radii must be positive and increasing, got {radii.tolist()}")
-    if not 0 < edge_length < radii[-1]:
-        raise MeshError(f"edge_length must be in (0, {radii[-1]}) m, got {edge_length}")
+    radii = _checked_radii(radii, tags, edge_length)
     with gmsh_session(verbose) as gmsh:
         occ = gmsh.model.occ
         balls = [occ.addSphere(*center, r) for r in radii]
@@ -56,3 +50,43 @@ def concentric_spheres(radii=(0.085, 0.090, 0.095), tags=(3, 4, 5), edge_length=
     head = compact_nodes(nodes, tets, tet_tags, name=f"spheres {np.round(radii * 1e3, 3).tolist()} mm")
     log.info("meshed %d-layer sphere: %d nodes, %d tetrahedra", len(radii), head.n_nodes, head.n_tets)
     return head
+
+
+def _checked_radii(radii, tags, edge_length) -> np.ndarray:
+    radii = np.asarray(radii, dtype=float)
+    if len(radii) != len(tags) or len(radii) == 0:
+        raise MeshError(f"need one tag per radius: {len(radii)} radii, {len(tags)} tags")
+    if np.any(radii <= 0) or np.any(np.diff(radii) <= 0):
+        raise MeshError(f"radii must be positive and increasing, got {radii.tolist()}")
+    if not 0 < edge_length < radii[-1]:
+        raise MeshError(f"edge_length must be in (0, {radii[-1]}) m, got {edge_length}")
+    return radii
+
+
+def sphere_surfaces(radii=(0.085, 0.090, 0.095), edge_length=0.006, *, center=(0.0, 0.0, 0.0),
+                    seed: int = 0, verbose: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Triangulated spheres (gmsh), innermost first, for surface (BEM) models:
+    [(vertices (n, 3) m, faces (k, 3) outward)] with triangle edges ≈ ``edge_length`` (m)."""
+    radii = _checked_radii(radii, radii, edge_length)
+    center = np.asarray(center, dtype=float)
+    out = []
+    for r in radii:
+        with gmsh_session(verbose) as gmsh:
+            gmsh.model.occ.addSphere(*center, r)
+            gmsh.model.occ.synchronize()
+            gmsh.option.setNumber("Mesh.MeshSizeMax", edge_length)
+            gmsh.option.setNumber("Mesh.MeshSizeMin", 0.5 * edge_length)
+            gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+            gmsh.option.setNumber("Mesh.RandomSeed", seed)
+            gmsh.model.mesh.generate(2)
+            tags, coords, _ = gmsh.model.mesh.getNodes()
+            _, elements = gmsh.model.mesh.getElementsByType(2)
+        order = np.argsort(tags)
+        vertices = coords.reshape(-1, 3)[order]
+        faces = np.searchsorted(tags[order], elements).reshape(-1, 3)
+        p = vertices[faces]
+        outward = np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), p.mean(axis=1) - center) > 0
+        faces[~outward] = faces[~outward][:, ::-1]
+        used, compact = np.unique(faces, return_inverse=True)
+        out.append((vertices[used], compact.reshape(-1, 3)))
+    return out

@@ -72,3 +72,17 @@ def midsurface(nodes, inner_triangles, outer_triangles, accept=None, candidates:
         ok = accept(mids.reshape(-1, 3)).reshape(len(used), k)
         choice = np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
     return mids[np.arange(len(used)), choice], tris.reshape(-1, 3)
+
+
+def inside_surface(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Whether each point (P, 3) lies inside the closed outward surface ``triangles``, (P,) bool.
+
+    Points outside the surface's convex hull are outside without further work; the rest are
+    decided by the winding number."""
+    from scipy.spatial import Delaunay
+    used = np.unique(triangles)
+    inside = np.zeros(len(points), dtype=bool)
+    maybe = Delaunay(nodes[used]).find_simplex(points) >= 0
+    if maybe.any():
+        inside[maybe] = winding_number(points[maybe], nodes, triangles) > 0.5
+    return inside

@@ -21,7 +21,15 @@ def versions() -> dict[str, str]:
 def base_provenance(head, coil, conductivities) -> dict:
     """Inputs of a solve: head, coil and conductivity overrides, with versions."""
     return {"versions": versions(),
-            "head": {"name": head.name, "n_nodes": head.n_nodes, "n_tets": head.n_tets,
-                     "mean_edge_m": head.mean_edge_length, "tags": head.tissue_tags},
+            "head": head_record(head),
             "coil": coil.name,
             "conductivity_overrides": {int(k): float(v) for k, v in conductivities.items()}}
+
+
+def head_record(head) -> dict:
+    """Size and tissues of a HeadMesh, or of BEM Interfaces (surfaces only)."""
+    if hasattr(head, "tets"):
+        return {"name": head.name, "n_nodes": head.n_nodes, "n_tets": head.n_tets,
+                "mean_edge_m": head.mean_edge_length, "tags": head.tissue_tags}
+    return {"name": head.name, "n_facets": head.n_facets, "mean_edge_m": head.mean_edge_length,
+            "tags": sorted({int(t) for t in head.tag_in})}

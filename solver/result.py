@@ -14,7 +14,6 @@ from ..core.errors import FileFormatError, TmsFieldError
 from ..core.files import atomic_path
 from ..head_models.io import to_meshio, write_mesh
 from ..head_models.tissues import tissue_name
-from .fem.assembly import field_at
 from .recovery import node_average
 
 INTERPOLATIONS = ("auto", "recovered", "native", "element")
@@ -37,19 +36,26 @@ class FieldResult:
     E : (M, 3) field at each tetrahedron's centroid (V/m).
     E_corners : (M, 4, 3) recovered field at each tetrahedron's vertices, per tissue (V/m):
         continuous within a tissue, discontinuous across interfaces. Computed on first use
-        by ``recover(phi, dadt)`` (patch recovery costs about as much as the solve).
-    phi : (n_dofs,) scalar potential (V) on the FEM space (vertices first), zero at one node.
-    dadt : (n_dofs, 3) ∂A/∂t at the DOF points (V/m).        space : the FEM FunctionSpace.
+        by ``recover()`` (patch recovery costs about as much as the solve).
+    native : callable (points (P, 3), element (P,), bary (P, 4)) → (P, 3): the solver's own
+        field at points inside the given elements (FEM: −∇φ − ∂A/∂t there; BEM: E_p + E_charges).
+    interpolation : what ``sample(..., interpolation="auto")`` uses ("native" or "recovered").
+    phi : (N,) scalar potential (V) at the nodes (FEM: zero at one node).
+    dadt : (n, 3) ∂A/∂t (V/m) at the solver's points (FEM: the DOFs, vertices first).
+    unknowns : the solver's solution vector (FEM potential DOFs, BEM facet charges), used as
+        the warm start of the next placement.
     sigma : (M,) or (M, 3, 3) conductivity per tetrahedron (S/m).
     pose : the CoilPose (or None).                 didt : coil dI/dt (A/s), per stimulator.
     provenance : versions, inputs and solver settings.  timings : seconds per stage.
     """
     head: object
     E: np.ndarray
-    recover: Callable[[np.ndarray, np.ndarray], np.ndarray] = dataclasses.field(repr=False)
+    recover: Callable[[], np.ndarray] = dataclasses.field(repr=False)
+    native: Callable = dataclasses.field(repr=False)
+    interpolation: str
     phi: np.ndarray
     dadt: np.ndarray
-    space: object
+    unknowns: np.ndarray = dataclasses.field(repr=False)
     sigma: np.ndarray
     pose: object = None
     didt: tuple = (1e6,)
@@ -59,7 +65,7 @@ class FieldResult:
     @functools.cached_property
     def E_corners(self) -> np.ndarray:
         """Recovered field per tissue at each tetrahedron's vertices, (M, 4, 3) in V/m."""
-        return self.recover(self.phi, self.dadt)
+        return self.recover()
 
     @property
     def magnE(self) -> np.ndarray:
@@ -88,10 +94,11 @@ class FieldResult:
         """E (V/m) at ``points`` (P, 3) in metres, shape (P, 3); NaN outside the mesh.
 
         ``interpolation``: "recovered" (linear interpolation of the per-tissue recovered
-        corner field: continuous inside a tissue), "native" (the FEM solution itself,
-        −∇φ − ∂A/∂t in the containing element), "element" (the centroid value), or "auto":
-        the most accurate by the sphere study — recovered for P1 (1.1 % vs 5.3 % native, 6 mm
-        sphere), native for P2 (0.08 % vs 0.6 % recovered).
+        corner field: continuous inside a tissue), "native" (the solver's own field: FEM
+        −∇φ − ∂A/∂t in the containing element, BEM primary plus charge field at the point),
+        "element" (the centroid value), or "auto": the most accurate by the sphere studies —
+        recovered for P1 (1.1 % vs 5.3 % native, 6 mm sphere), native for P2 (0.08 % vs
+        0.6 % recovered) and for the BEM.
         """
         if interpolation not in INTERPOLATIONS:
             raise TmsFieldError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
@@ -99,14 +106,14 @@ class FieldResult:
         if points.ndim != 2 or points.shape[1] != 3:
             raise TmsFieldError(f"points must have shape (P, 3), got {points.shape}")
         if interpolation == "auto":
-            interpolation = "native" if self.space.order == 2 else "recovered"
+            interpolation = self.interpolation
         element, bary = self.head.locate(points)
         out = np.full(points.shape, np.nan)
         ok = element >= 0
         if interpolation == "element":
             out[ok] = self.E[element[ok]]
         elif interpolation == "native":
-            out[ok] = field_at(self.space, self.head.basis_gradients, self.phi, self.dadt, bary[ok], element[ok])
+            out[ok] = self.native(points[ok], element[ok], bary[ok])
         else:
             out[ok] = np.einsum("pi,pik->pk", bary[ok], self.E_corners[element[ok]])
         return out
@@ -139,7 +146,7 @@ class FieldResult:
         settings = self.provenance.get("solver", {})
         head = f"E-field on {self.head.name!r} ({self.head.n_tets} tetrahedra), coil " \
                f"{self.provenance.get('coil', '?')!r}, dI/dt {list(self.didt)} A/s, " \
-               f"{settings.get('method', '')} P{settings.get('order', '?')}"
+               f"{settings.get('method', '')}" + (f" P{settings['order']}" if "order" in settings else "")
         return "\n".join([head, *rows, f"time: {times}"])
 
     def save(self, path: str | os.PathLike) -> None:
@@ -156,21 +163,27 @@ class FieldResult:
                 with open(tmp, "wb") as fh:
                     np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
                                         E=self.E, E_corners=self.E_corners, phi=self.phi, sigma=self.sigma,
+                                        unknowns=self.unknowns,
                                         provenance=json.dumps(self.provenance_record()))
             return
         if suffix not in (".msh", ".vtu"):
             raise FileFormatError(f"{path}: unsupported result format; use .msh, .vtu or .npz")
         cells = {"E": self.E, "magnE": self.magnE, "J": self.J, "magnJ": np.linalg.norm(self.J, axis=1)}
-        points = {"v": self.phi[:self.head.n_nodes], "E_nodes": self.E_nodes}
+        points = {"v": self.phi, "E_nodes": self.E_nodes}
         mesh = to_meshio(self.head, units="mm" if suffix == ".msh" else "m", cell_data=cells,
                          point_data=points)
         write_mesh(mesh, path)
 
     def provenance_record(self) -> dict:
         """Provenance plus timings and the pose, as JSON-ready data."""
-        rec = dict(self.provenance)
-        rec["timings_s"] = dict(self.timings)
-        rec["didt_A_per_s"] = list(self.didt)
-        if self.pose is not None:
-            rec["matsimnibs_mm"] = self.pose.to_matsimnibs("mm").tolist()
-        return rec
+        return provenance_record(self)
+
+
+def provenance_record(result) -> dict:
+    """A result's provenance plus its timings, dI/dt and pose, as JSON-ready data."""
+    rec = dict(result.provenance)
+    rec["timings_s"] = dict(result.timings)
+    rec["didt_A_per_s"] = list(result.didt)
+    if result.pose is not None:
+        rec["matsimnibs_mm"] = result.pose.to_matsimnibs("mm").tolist()
+    return rec

@@ -1,0 +1,228 @@
+"""Field and potential of piecewise-constant charges on the interface facets.
+
+A facet j with charge density ρ_j (in V/m: charge per area over ε0) contributes
+E(r) = ρ_j/(4π) ∫_Tj (r − r')/|r − r'|³ dS' and φ(r) = ρ_j/(4π) ∫_Tj dS'/|r − r'|. Far from a
+facet its charge acts as a point charge at the centroid; (point, facet) pairs closer than
+``NEAR_FACTOR`` facet sizes get the exact closed-form integral instead
+(solver/bem/integrals.py). At the collocation points the near part is a precomputed sparse
+matrix and the far part either a precomputed dense matrix (up to ``DENSE_MAX_FACETS``
+facets: one BLAS product per iteration) or an FMM (fmm3dpy); at other points, blocked
+direct sums or the FMM, with the near pairs integrated on the fly.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...coils.fmm import kernel_scale
+from ...core.errors import TmsFieldError
+from . import integrals
+
+#: pairs closer than this many facet sizes (longest edge) are integrated exactly. The
+#: point-charge remainder is an operator error of 4.4e-3 at 2 sizes (1.6e-3 at 3, 3.4e-4 at 5;
+#: 12 mm sphere vs all-exact integrals), which moved the 70 mm sphere error by < 0.1 % of the
+#: field at 8 mm facets while a factor 3 triples the near-field cost
+#: (validation/results/bem_parameters.md)
+NEAR_FACTOR = 2.0
+#: fmm3dpy precision: the solution moves by 6e-5 relative from eps 1e-8 to 1e-3 (8 mm sphere),
+#: far below the discretisation error, and the CPU FMM is 4× faster than at 1e-6
+FMM_EPS = 1e-3
+#: point×facet pairs above which the far field at evaluation points uses the FMM
+FMM_MIN_PAIRS = 5_000_000
+#: up to this many facets the collocation far field is a dense float32 matrix (1.6 GB at the
+#: limit; float32 rounding, ~1e-7 relative, is far below the GMRES tolerance): fmm3dpy 2.1.0 (single-threaded wheel) takes ~0.45 s per product at 15k facets
+#: whatever its eps, the dense product ~0.1 s (benchmarks/results/bem.md)
+DENSE_MAX_FACETS = 20_000
+#: pairs per block in direct sums and exact near-field integrals (bounds memory to ~100 MB)
+CHUNK_PAIRS = 1 << 20
+#: points per neighbour search (keeps the search's Python lists small)
+POINTS_PER_BLOCK = 16_384
+FAR_FIELD = ("auto", "dense", "fmm")
+
+
+class ChargeField:
+    """Evaluates the field of facet charges on ``interfaces`` (an Interfaces).
+
+    ``far_field``: how the collocation operator sums the far field: "dense" (precomputed
+    matrix), "fmm" (fmm3dpy), or "auto" (dense up to ``DENSE_MAX_FACETS`` facets). The near
+    field at the centroids is built once and reused for every right-hand side.
+    """
+
+    def __init__(self, interfaces, *, far_field: str = "auto", near_factor: float | None = None,
+                 eps: float | None = None):
+        if far_field not in FAR_FIELD:
+            raise TmsFieldError(f"far_field must be one of {FAR_FIELD}, got {far_field!r}")
+        self.interfaces, self.far_field = interfaces, far_field
+        self.near_factor = NEAR_FACTOR if near_factor is None else near_factor
+        self.eps = FMM_EPS if eps is None else eps
+        self._tree = None
+        if far_field == "auto":
+            self.far_field = "dense" if interfaces.n_facets <= DENSE_MAX_FACETS else "fmm"
+
+    # --- far field: point charges at the centroids ------------------------------------
+    def _point_charges(self, density):
+        s = self.interfaces
+        return s.centroids, density * s.areas / (4 * np.pi)
+
+    def _far(self, targets, density, kind: str):
+        """Point-charge sums at ``targets`` (None: at the centroids, self excluded)."""
+        sources, charges = self._point_charges(density)
+        if targets is None or len(targets) * len(sources) > FMM_MIN_PAIRS:
+            return _fmm(sources, charges, targets, kind, self.eps)
+        return _direct(sources, charges, targets, kind)
+
+    @functools.cached_property
+    def _dense_far(self) -> np.ndarray:
+        """(K, K) float32: n_i·(c_i − c_j) A_j/(4π|c_i − c_j|³), the far field per unit density
+        of facet j's point charge at centroid i; zero on near pairs and the diagonal."""
+        s = self.interfaces
+        c, n = s.centroids, s.normals
+        sq, nc = np.einsum("ki,ki->k", c, c), np.einsum("ki,ki->k", n, c)
+        weight = s.areas / (4 * np.pi)
+        out = np.empty((len(c), len(c)), dtype=np.float32)
+        block = max(1, CHUNK_PAIRS // len(c))
+        for i in range(0, len(c), block):
+            rows = slice(i, i + block)
+            d2 = c[rows] @ (-2.0 * c.T)                 # |c_i − c_j|² = |c_i|² + |c_j|² − 2 c_i·c_j
+            d2 += sq[rows, None]
+            d2 += sq[None]
+            np.maximum(d2, 1e-20, out=d2)              # 1e-20: the diagonal, zeroed below
+            normal = nc[rows, None] - n[rows] @ c.T    # n_i·(c_i − c_j)
+            out[rows] = normal * weight / (d2 * np.sqrt(d2))
+        near = self.near_exact.tocoo()
+        out[near.row, near.col] = 0.0
+        np.fill_diagonal(out, 0.0)
+        return out
+
+    # --- near field: exact integrals ---------------------------------------------------
+    def _near_pairs(self, points, exclude_self: bool):
+        """(point, facet) index pairs closer than near_factor facet sizes, in blocks."""
+        from scipy.spatial import cKDTree
+        s = self.interfaces
+        if self._tree is None:
+            self._tree = cKDTree(s.centroids)
+        reach = self.near_factor * s.sizes
+        for start in range(0, len(points), POINTS_PER_BLOCK):
+            block = points[start:start + POINTS_PER_BLOCK]
+            lists = self._tree.query_ball_point(block, r=reach.max())
+            counts = np.fromiter((len(n) for n in lists), dtype=np.int64, count=len(lists))
+            if not counts.sum():
+                continue
+            p = np.repeat(np.arange(len(block)), counts)
+            f = np.concatenate([np.asarray(n, dtype=np.int64) for n in lists if n])
+            keep = np.linalg.norm(block[p] - s.centroids[f], axis=1) < reach[f]
+            if exclude_self:
+                keep &= p + start != f
+            yield p[keep] + start, f[keep]
+
+    def _near_correction(self, points, p, f, kind: str):
+        """Exact minus point-charge contribution per unit density for pairs (p, f)."""
+        s = self.interfaces
+        d = points[p] - s.centroids[f]
+        dist = np.linalg.norm(d, axis=1)
+        if kind == "field":
+            exact = integrals.field(np, points[p], s.corners[f])
+            point = s.areas[f, None] * d / dist[:, None] ** 3
+        else:
+            exact = integrals.potential(np, points[p], s.corners[f])
+            point = s.areas[f] / dist
+        return (exact - point) / (4 * np.pi)
+
+    @functools.cached_property
+    def _near_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        s = self.interfaces
+        rows, cols, corrections, exact = [], [], [], []
+        for p, f in self._near_pairs(s.centroids, exclude_self=True):
+            corr = self._near_correction(s.centroids, p, f, "field")
+            d = s.centroids[p] - s.centroids[f]
+            point = s.areas[f, None] * d / np.linalg.norm(d, axis=1)[:, None] ** 3 / (4 * np.pi)
+            rows.append(p)
+            cols.append(f)
+            corrections.append(np.einsum("pi,pi->p", corr, s.normals[p]))
+            exact.append(np.einsum("pi,pi->p", corr + point, s.normals[p]))
+        shape = (s.n_facets, s.n_facets)
+        if not rows:
+            return sp.csr_matrix(shape), sp.csr_matrix(shape)
+        index = (np.concatenate(rows), np.concatenate(cols))
+        return (sp.csr_matrix((np.concatenate(corrections), index), shape=shape),
+                sp.csr_matrix((np.concatenate(exact), index), shape=shape))
+
+    @property
+    def near_matrix(self) -> sp.csr_matrix:
+        """Sparse (K, K) near-field correction (exact minus point charge) of n_i·E at centroid i
+        per unit density on facet j. The self term is zero: the principal value of a flat
+        facet's own normal field."""
+        return self._near_matrices[0]
+
+    @property
+    def near_exact(self) -> sp.csr_matrix:
+        """The exact near-field part of the collocation operator itself, same pattern as
+        ``near_matrix`` (used to build the preconditioner)."""
+        return self._near_matrices[1]
+
+    def prepare(self) -> None:
+        """Build the collocation operator's matrices now rather than on first use."""
+        if self.far_field == "dense":
+            self._dense_far
+        else:
+            self.near_matrix
+
+    # --- public evaluations ------------------------------------------------------------
+    def normal_field(self, density: np.ndarray) -> np.ndarray:
+        """n·E at every facet centroid (principal value), (K,) V/m, for densities (K,) V/m."""
+        if self.far_field == "dense":
+            return self._dense_far @ density.astype(np.float32) + self.near_exact @ density
+        far = self._far(None, density, "field")
+        return np.einsum("ki,ki->k", far, self.interfaces.normals) + self.near_matrix @ density
+
+    def field(self, points, density: np.ndarray) -> np.ndarray:
+        """E (P, 3) in V/m of the charges at ``points`` (P, 3) m (off the facets)."""
+        return self._evaluate(points, density, "field")
+
+    def potential(self, points, density: np.ndarray) -> np.ndarray:
+        """Potential φ (P,) in V of the charges at ``points`` (P, 3) m (on facets too)."""
+        return self._evaluate(points, density, "potential")
+
+    def _evaluate(self, points, density, kind):
+        points = np.asarray(points, dtype=float)
+        if points.ndim != 2 or points.shape[1] != 3 or not np.isfinite(points).all():
+            raise TmsFieldError(f"points must be finite with shape (P, 3), got shape {points.shape}")
+        out = self._far(points, density, kind)
+        for p, f in self._near_pairs(points, exclude_self=False):
+            corr = self._near_correction(points, p, f, kind)
+            weight = density[f] if kind == "potential" else density[f, None]
+            np.add.at(out, p, weight * corr)
+        return out
+
+
+def _fmm(sources, charges, targets, kind: str, eps: float):
+    """Σ q/r (kind "potential") or −∇Σ q/r ("field") by fmm3dpy; at the sources (self
+    excluded) when ``targets`` is None."""
+    import fmm3dpy
+    level = 1 if kind == "potential" else 2
+    args = {"eps": eps, "sources": np.ascontiguousarray(sources.T), "charges": charges}
+    if targets is None:
+        out = fmm3dpy.lfmm3d(**args, pg=level)
+        pot, grad = out.pot, out.grad
+    else:
+        out = fmm3dpy.lfmm3d(**args, targets=np.ascontiguousarray(targets.T), pgt=level)
+        pot, grad = out.pottarg, out.gradtarg
+    scale = 1.0 / kernel_scale()
+    return scale * np.asarray(pot) if kind == "potential" else -scale * np.asarray(grad).T
+
+
+def _direct(sources, charges, points, kind: str):
+    """Blocked direct sums of Σ q/r or Σ q (r − c)/r³ at ``points``; coincident pairs skipped."""
+    out = np.zeros(len(points)) if kind == "potential" else np.zeros((len(points), 3))
+    block = max(1, CHUNK_PAIRS // max(len(sources), 1))
+    for i in range(0, len(points), block):
+        d = points[i:i + block, None, :] - sources[None]
+        r = np.linalg.norm(d, axis=2)
+        inv = np.divide(1.0, r, out=np.zeros_like(r), where=r > 0)
+        if kind == "potential":
+            out[i:i + block] = inv @ charges
+        else:
+            out[i:i + block] = np.einsum("psi,ps->pi", d, inv ** 3 * charges)
+    return out
