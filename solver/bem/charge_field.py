@@ -162,12 +162,9 @@ class ChargeField:
         ``near_matrix`` (used to build the preconditioner)."""
         return self._near_matrices[1]
 
-    def prepare(self) -> None:
+    def prepare(self):
         """Build the collocation operator's matrices now rather than on first use."""
-        if self.far_field == "dense":
-            self._dense_far
-        else:
-            self.near_matrix
+        return self._dense_far if self.far_field == "dense" else self.near_matrix
 
     # --- public evaluations ------------------------------------------------------------
     def normal_field(self, density: np.ndarray) -> np.ndarray:
