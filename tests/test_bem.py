@@ -1,0 +1,197 @@
+"""Charge-based BEM: closed-form integrals, operator, sphere accuracy, placements, bad input."""
+import numpy as np
+import pytest
+
+import tmsfield as tf
+from tmsfield.core.errors import MeshError, PlacementError, TmsFieldError
+from tmsfield.head_models.spheres import sphere_surfaces
+from tmsfield.solver.bem import BEMSolver, Interfaces, integrals
+from tmsfield.solver.bem.charge_field import ChargeField
+from tmsfield.validation.analytic import relative_l2, sphere_e_field
+
+TRIANGLE = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.3, 0.8, 0.0]])
+
+
+def _quadrature(point, n=80):
+    """∫ 1/R and ∫ (r − r')/R³ over TRIANGLE by Duffy-transformed Gauss–Legendre about each
+    corner's opposite sub-triangle (split at the projection is not needed for off-plane points)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    x, w = 0.5 * (x + 1), 0.5 * w
+    u, v = np.meshgrid(x, x, indexing="ij")
+    wu = np.outer(w, w) * u                       # Duffy: (a, b) = (u, u v), Jacobian u
+    a, b = u, u * v
+    e1, e2 = TRIANGLE[1] - TRIANGLE[0], TRIANGLE[2] - TRIANGLE[1]
+    pts = TRIANGLE[0] + a[..., None] * e1 + b[..., None] * e2
+    jac = np.linalg.norm(np.cross(e1, e2))
+    d = point - pts
+    r = np.linalg.norm(d, axis=-1)
+    return (wu * jac / r).sum(), ((wu * jac / r ** 3)[..., None] * d).sum(axis=(0, 1))
+
+
+@pytest.mark.parametrize("point", [(0.3, 0.3, 0.5), (2.0, 1.0, 0.3), (0.4, 0.3, -0.2), (-1.0, 0.2, 0.05)])
+def test_triangle_integrals_match_quadrature(point):
+    point = np.array(point)
+    pot, fld = _quadrature(point)
+    # 80² Gauss points on an integrand smooth at ≥ 0.05 away: converged to < 1e-10 (checked at 120²)
+    assert np.isclose(integrals.potential(np, point[None], TRIANGLE[None])[0], pot, rtol=1e-9)
+    assert np.allclose(integrals.field(np, point[None], TRIANGLE[None])[0], fld, rtol=1e-8, atol=1e-9 * np.abs(fld).max())
+
+
+def test_triangle_field_limits_on_the_plane():
+    inside = np.array([[0.4, 0.3, 0.0]])
+    above, below = inside + [0, 0, 1e-9], inside - [0, 0, 1e-9]
+    f = lambda p: integrals.field(np, p, TRIANGLE[None])[0]  # noqa: E731
+    # a charged sheet: normal field ±2π just above/below, principal value 0 on the sheet
+    assert np.isclose(f(above)[2], 2 * np.pi, rtol=1e-6) and np.isclose(f(below)[2], -2 * np.pi, rtol=1e-6)
+    assert f(inside)[2] == 0.0
+    # the potential is continuous and finite on the triangle, even at a vertex
+    vertex = integrals.potential(np, TRIANGLE[:1], TRIANGLE[None])[0]
+    near_vertex = integrals.potential(np, TRIANGLE[:1] + [1e-9, 1e-9, 1e-9], TRIANGLE[None])[0]
+    assert np.isfinite(vertex) and np.isclose(vertex, near_vertex, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def sphere_interfaces():
+    """3-layer sphere surfaces with 12 mm facets (≈4.5k facets)."""
+    return Interfaces.from_surfaces(sphere_surfaces(edge_length=0.012), tags=(3, 4, 5), name="sphere 12 mm")
+
+
+def test_interfaces_from_surfaces_and_from_head(sphere_interfaces, coarse_sphere):
+    s = sphere_interfaces
+    assert set(zip(s.tag_in.tolist(), s.tag_out.tolist())) == {(3, 4), (4, 5), (5, 0)}
+    assert np.all(np.einsum("ki,ki->k", s.normals, s.centroids) > 0)          # outward
+    assert np.allclose(s.kappa[s.tag_out == 0], 1.0)
+    h = Interfaces.from_head(coarse_sphere)
+    r = np.linalg.norm(h.centroids, axis=1)
+    for (tin, tout), radius in {(3, 4): 0.085, (4, 5): 0.090, (5, 0): 0.095}.items():
+        sel = (h.tag_in == tin) & (h.tag_out == tout)
+        assert sel.any() and np.allclose(r[sel], radius, rtol=0.02)
+        assert np.all(np.einsum("ki,ki->k", h.normals[sel], h.centroids[sel]) > 0)
+    # equal conductivities on both sides: no interface there
+    assert not ((Interfaces.from_head(coarse_sphere, {4: 1.654}).tag_in == 3)).any()
+
+
+def test_dense_and_fmm_far_fields_agree(sphere_interfaces):
+    rho = sphere_interfaces.centroids[:, 2] / 0.09 + np.random.default_rng(0).normal(size=sphere_interfaces.n_facets)
+    dense = ChargeField(sphere_interfaces, far_field="dense").normal_field(rho)
+    fmm = ChargeField(sphere_interfaces, far_field="fmm", eps=1e-9).normal_field(rho)
+    # the dense path is float32: ~1e-7 relative (1.5e-7 measured on the 15k-facet head)
+    assert np.linalg.norm(dense - fmm) / np.linalg.norm(fmm) < 1e-6
+
+
+def test_near_correction_matches_all_exact_operator():
+    surf = Interfaces.from_surfaces(sphere_surfaces(radii=(0.08,), edge_length=0.02), tags=(3,))
+    rho = surf.centroids[:, 2] / 0.08
+    exact = np.array([surf.normals[i] @ (integrals.field(np, np.repeat(c[None], surf.n_facets, 0), surf.corners)
+                                         * np.where(np.arange(surf.n_facets) == i, 0, rho)[:, None]).sum(0)
+                      for i, c in enumerate(surf.centroids)]) / (4 * np.pi)
+    err = {f: np.linalg.norm(ChargeField(surf, near_factor=f, far_field="dense").normal_field(rho) - exact)
+           / np.linalg.norm(exact) for f in (2.0, 5.0, 50.0)}
+    # point-charge remainder decays with the near radius (monopole error ∝ (size/d)²);
+    # with every pair near, the operator is exact up to float32 rounding
+    assert err[50.0] < 1e-6 < err[5.0] < err[2.0] < 1e-2
+
+
+def test_sphere_field_matches_analytic(sphere_interfaces):
+    coil = tf.coils.figure8(model="dipoles", dipole_cell=0.004)
+    pose = tf.CoilPose.from_axes(center=[0, 0, 0.099], normal=[0, 0, -1], handle=[0, 1, 0])
+    solver = BEMSolver(sphere_interfaces)
+    res = solver.solve(coil, pose)
+    rng = np.random.default_rng(1)
+    d = rng.normal(size=(2000, 3))
+    points = 0.07 * d / np.linalg.norm(d, axis=1, keepdims=True)
+    placed = coil.transformed(pose.matrix)
+    ref = sphere_e_field(points, placed.dipole_positions, placed.dipole_moments, didt=1e6)
+    # measured 10.8 % here (12 mm facets); the sphere study (validation/results/bem_sphere.md)
+    # shows it falling as h² to < 1 % at 3 mm. The primary field alone is off by > 30 %.
+    err = relative_l2(res.sample(points), ref)
+    assert err < 0.12
+    assert relative_l2(-placed.dadt(points, didt=1e6), ref) > 0.3
+    # no net charge: the constraint leaves only the discrete inconsistency of the right-hand
+    # side (the centroid-rule flux of the divergence-free primary field), measured 1.4e-4 of
+    # the total absolute charge; without the constraint the outer surface's equilibrium
+    # charge would make the system singular
+    areas = sphere_interfaces.areas
+    assert abs(res.density @ areas) < 1e-3 * np.abs(res.density) @ areas
+
+
+def test_uniform_field_is_screened_by_a_conductor_in_air():
+    """A conducting sphere in air in a uniform field: the charges cancel the field inside."""
+    surf = Interfaces.from_surfaces(sphere_surfaces(radii=(0.08,), edge_length=0.01), tags=(3,))
+    solver = BEMSolver(surf)
+    E0 = np.array([0.0, 0.0, 1.0])
+    rho, iterations, _ = solver.solve_charges(np.tile(E0, (surf.n_facets, 1)))
+    d = np.random.default_rng(2).normal(size=(200, 3))
+    inside = 0.05 * d / np.linalg.norm(d, axis=1, keepdims=True) * np.linspace(0, 1, 200)[:, None]
+    total = E0 + solver.charges.field(inside, rho)
+    # exact: E = 0 inside and ρ = 3 E0 cos θ. Flat facets with centroid collocation converge
+    # as h/R here: charge L2 error measured 8.9 %, 4.8 %, 2.5 % at 20, 10, 5 mm facets on this
+    # 80 mm sphere; the residual field inside 4.6 % of |E0| at 10 mm
+    assert np.abs(total).max() < 0.06
+    cos = surf.centroids[:, 2] / np.linalg.norm(surf.centroids, axis=1)
+    assert relative_l2(rho[:, None], 3 * cos[:, None]) < 0.06
+
+
+def test_simulate_bem_on_a_head_gives_a_field_result(coarse_sphere, tmp_path):
+    coil = tf.coils.figure8(model="dipoles", dipole_cell=0.006)
+    pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095), distance=0.004)
+    res = tf.simulate(coarse_sphere, coil, pose, method="bem")
+    assert res.E.shape == (coarse_sphere.n_tets, 3) and res.provenance["solver"]["method"] == "bem"
+    r = np.linalg.norm(coarse_sphere.centroids, axis=1)
+    shell = (r > 0.06) & (r < 0.08)
+    placed = coil.transformed(pose.matrix)
+    ref = sphere_e_field(coarse_sphere.centroids[shell], placed.dipole_positions, placed.dipole_moments, didt=1e6)
+    assert relative_l2(res.E[shell], ref) < 0.12          # 12 mm facets: as the sphere test above
+    points = coarse_sphere.centroids[shell][:50]
+    # the centroids were evaluated with the FMM (eps 1e-3), these 50 points by direct sums
+    native = res.sample(points, interpolation="native")
+    assert np.abs(native - res.E[shell][:50]).max() < 1e-3 * np.abs(res.E[shell]).max()
+    assert np.isfinite(res.sample(points, interpolation="recovered")).all()
+    res.save(tmp_path / "bem.msh")
+    assert (tmp_path / "bem.msh").stat().st_size > 0
+    with pytest.raises(TmsFieldError, match="no element order"):
+        tf.simulate(coarse_sphere, coil, pose, method="bem", order=2)
+
+
+def test_solve_many_warm_starts(sphere_interfaces):
+    coil = tf.coils.figure8(model="dipoles", dipole_cell=0.006)
+    poses = [tf.CoilPose.from_axes(center=[x, 0, 0.099], normal=[0, 0, -1], handle=[0, 1, 0]) for x in (0, 0.002)]
+    solver = BEMSolver(sphere_interfaces)
+    cold = solver.solve_many(coil, poses, warm_start=False, verbose=False)
+    warm = solver.solve_many(coil, poses, verbose=False)
+    assert warm[1].provenance["solver"]["iterations"] < cold[1].provenance["solver"]["iterations"]
+    # both solutions satisfy the same system to the GMRES tolerance (1e-6): they agree to ~1e-5
+    assert np.linalg.norm(warm[1].density - cold[1].density) < 1e-4 * np.linalg.norm(cold[1].density)
+
+
+def _sphere_mesh():
+    return sphere_surfaces(radii=(0.08,), edge_length=0.02)[0]
+
+
+def test_open_misoriented_and_self_intersecting_surfaces_are_refused():
+    v, f = _sphere_mesh()
+    with pytest.raises(MeshError, match="open"):
+        Interfaces.from_surfaces([(v, f[1:])], tags=(3,))
+    flipped = f.copy()
+    flipped[0] = flipped[0, ::-1]
+    with pytest.raises(MeshError, match="inconsistently oriented"):
+        Interfaces.from_surfaces([(v, flipped)], tags=(3,))
+    dented = v.copy()
+    top = np.argmax(v[:, 2])
+    dented[top] = [0, 0, -0.09]          # pull one vertex through the far side
+    with pytest.raises(MeshError, match="intersects itself"):
+        Interfaces.from_surfaces([(dented, f)], tags=(3,))
+    with pytest.raises(MeshError, match="intersect or are not nested"):
+        Interfaces.from_surfaces([(v, f), (0.9 * v, f)], tags=(3, 5))
+
+
+def test_coil_inside_or_cutting_the_head_is_refused(sphere_interfaces):
+    solver = BEMSolver(sphere_interfaces)
+    coil = tf.coils.figure8()
+    inside = tf.CoilPose.from_axes(center=[0, 0, 0.08], normal=[0, 0, -1], handle=[0, 1, 0])
+    with pytest.raises(PlacementError, match="inside the head"):
+        solver.solve(coil, inside)
+    # a straight wire with both ends outside that passes 1 mm under the scalp apex
+    ring = tf.Coil(segment_starts=[[-0.05, 0, 0.094]], segment_ends=[[0.05, 0, 0.094]], name="rod")
+    with pytest.raises(PlacementError, match="cut a head surface"):
+        solver.solve(ring, tf.CoilPose(np.eye(4)))
