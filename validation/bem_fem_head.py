@@ -148,12 +148,15 @@ def run_bem(label, surfaces, coil, poses, cortex):
     fields = {}
     for name, pose in poses.items():
         t0 = time.perf_counter()
-        res = solver.solve(coil, pose, didt=DIDT)
+        solver.check_placement(coil, pose)     # timed apart: see "check" in the report
+        check = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = solver.solve(coil, pose, didt=DIDT, check_placement=False)
         solve = time.perf_counter() - t0
         t0 = time.perf_counter()
         fields[name] = res.sample(cortex)
         sample = time.perf_counter() - t0
-        info["placements"][name] = {"solve_s": solve, "sample_s": sample,
+        info["placements"][name] = {"check_s": check, "solve_s": solve, "sample_s": sample,
                                     "iterations": res.provenance["solver"]["iterations"],
                                     "residual": res.provenance["solver"]["residual"],
                                     "primary_s": res.timings["primary field"], "gmres_s": res.timings["solve"]}
@@ -198,7 +201,8 @@ def run_fem(label, surfaces, edge_length, coil, poses, cortex):
 
 def _progress(info, name):
     p = info["placements"][name]
-    print(f"{info['model']:<14} {name:<16} setup {info['setup_s']:6.1f} s  solve {p['solve_s']:6.1f} s  "
+    check = f"  check {p['check_s']:5.1f} s" if "check_s" in p else ""
+    print(f"{info['model']:<14} {name:<16} setup {info['setup_s']:6.1f} s  solve {p['solve_s']:6.1f} s{check}  "
           f"sample {p['sample_s']:5.1f} s  {p['iterations']} its", flush=True)
 
 
@@ -258,19 +262,25 @@ def markdown(meta, models, placements_info, comparisons):
              f"(checked against all facets on every 400th vertex: {meta['distance_check_m']:.1e} m).", "",
              ("Models (same piecewise-flat geometry throughout: the 3 mm BEM splits every triangle flat into four; "
              "the FEM meshes are boundary-conforming tetrahedralisations of the given triangles):"), "",
-             "| model | size | mean edge (mm) | build (s) | setup (s) | solve per placement (s) | sample 20k pts (s) | iterations |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| model | size | mean edge (mm) | build (s) | setup (s) | solve per placement (s) | BEM placement check (s) | sample 20k pts (s) | iterations |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for m in models:
         size = (f"{m['n_facets']} facets ({m['far_field']} far field)" if m["kind"] == "BEM"
                 else f"{m['n_tets']} tets, {m['n_dofs']} P2 DOFs")
         solves = " / ".join(f"{p['solve_s']:.1f}" for p in m["placements"].values())
         samples = " / ".join(f"{p['sample_s']:.1f}" for p in m["placements"].values())
         its = " / ".join(str(p["iterations"]) for p in m["placements"].values())
+        checks = " / ".join(f"{p['check_s']:.1f}" for p in m["placements"].values()) if m["kind"] == "BEM" else "–"
         lines.append(f"| {m['model']} | {size} | {m['mean_edge_mm']:.2f} | {m['build_s']:.1f} | {m['setup_s']:.1f} | "
-                     f"{solves} | {samples} | {its} |")
+                     f"{solves} | {checks} | {samples} | {its} |")
     lines += ["", "build: surfaces → Interfaces (BEM) or gmsh tetrahedralisation (FEM). setup: BEM near-field "
               "integrals, far-field matrix and ILU; FEM P2 assembly and AMG. solve: primary field + GMRES (BEM, "
-              "tol 1e-6) or load vector + CG + centroid field (FEM, tol 1e-10 default). Values per placement "
+              "tol 1e-6) or load vector + CG + centroid field (FEM, tol 1e-10 default). BEM placement check: "
+              "BEMSolver.check_placement (coil inside the scalp / windings cutting a surface), timed apart from "
+              "the solve; its time is almost all scipy's Delaunay.transform in head_models.surfaces.inside_surface "
+              "(one small LAPACK call per simplex), which takes 0.006 s single-threaded but up to minutes with "
+              "multi-threaded OpenBLAS when the cores are busy (measured outside this script). The machine "
+              "has 2 cores shared with other jobs: timings are indicative. Values per placement "
               "separated by /. FEM NaN samples (cortex vertices outside the mesh): "
               + ", ".join(f"{m['model']} {sum(p['nan'] for p in m['placements'].values())}"
                           for m in models if m["kind"] == "FEM") + "; vertices located outside the brain "
