@@ -79,10 +79,14 @@ def inside_surface(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray)
 
     Points outside the surface's convex hull are outside without further work; the rest are
     decided by the winding number."""
-    from scipy.spatial import Delaunay
-    used = np.unique(triangles)
+    from scipy.spatial import ConvexHull
+    hull = ConvexHull(nodes[np.unique(triangles)])
+    normals, offsets = hull.equations[:, :3], hull.equations[:, 3]
+    slack = 1e-12 * np.ptp(nodes)
+    block = max(1, 4_000_000 // len(offsets))
+    maybe = np.concatenate([np.all(points[i:i + block] @ normals.T + offsets <= slack, axis=1)
+                            for i in range(0, len(points), block)] or [np.zeros(0, bool)])
     inside = np.zeros(len(points), dtype=bool)
-    maybe = Delaunay(nodes[used]).find_simplex(points) >= 0
     if maybe.any():
         inside[maybe] = winding_number(points[maybe], nodes, triangles) > 0.5
     return inside

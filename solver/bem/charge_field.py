@@ -21,19 +21,21 @@ from ...core.errors import TmsFieldError
 from . import integrals
 
 #: pairs closer than this many facet sizes (longest edge) are integrated exactly. The
-#: point-charge remainder is an operator error of 4.4e-3 at 2 sizes (1.6e-3 at 3, 3.4e-4 at 5;
-#: 12 mm sphere vs all-exact integrals), which moved the 70 mm sphere error by < 0.1 % of the
-#: field at 8 mm facets while a factor 3 triples the near-field cost
-#: (validation/results/bem_parameters.md)
+#: point-charge remainder is an operator error (on the solved charges) of 7.7e-3 at 2 sizes,
+#: 3.1e-3 at 3 and 7.5e-4 at 5 (8 mm sphere vs all-exact integrals), which moved the 70 mm
+#: sphere error by < 0.1 % of the field while a factor 3 costs 2.2x the near field and ~10x
+#: the ILU (validation/results/bem_parameters.md (a), (d))
 NEAR_FACTOR = 2.0
-#: fmm3dpy precision: the solution moves by 6e-5 relative from eps 1e-8 to 1e-3 (8 mm sphere),
-#: far below the discretisation error, and the CPU FMM is 4× faster than at 1e-6
+#: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
+#: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than
+#: at 1e-6 (0.13 s vs 0.49 s; validation/results/bem_parameters.md (b))
 FMM_EPS = 1e-3
 #: point×facet pairs above which the far field at evaluation points uses the FMM
 FMM_MIN_PAIRS = 5_000_000
 #: up to this many facets the collocation far field is a dense float32 matrix (1.6 GB at the
-#: limit; float32 rounding, ~1e-7 relative, is far below the GMRES tolerance): fmm3dpy 2.1.0 (single-threaded wheel) takes ~0.45 s per product at 15k facets
-#: whatever its eps, the dense product ~0.1 s (benchmarks/results/bem.md)
+#: limit; float32 rounding, ~1e-7 relative, is below the GMRES tolerance): at 12k facets one
+#: dense product takes 0.03 s against 0.13 s for the single-threaded fmm3dpy 2.1.0 wheel
+#: at eps 1e-3 (validation/results/bem_parameters.md (b), benchmarks/results/bem.md)
 DENSE_MAX_FACETS = 20_000
 #: pairs per block in direct sums and exact near-field integrals (bounds memory to ~100 MB)
 CHUNK_PAIRS = 1 << 20

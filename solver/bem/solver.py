@@ -37,8 +37,9 @@ from .surface_result import SurfaceFieldResult
 
 log = logging.getLogger("tmsfield")
 
-#: GMRES relative residual: validation/results/bem_parameters.md measures the change of the
-#: sphere solution against a 1e-10 solve (< 1e-5 relative at 1e-6)
+#: GMRES relative residual: at 1e-6 the charges differ by 7e-6 and E on the 70 mm sphere by
+#: 3e-7 from a float64 1e-10 solve (validation/results/bem_parameters.md (c)); the float32
+#: dense far field cannot reach 1e-8
 DEFAULT_TOL = 1e-6
 RESTART = 100
 #: incomplete LU of the near-field part of the operator as GMRES preconditioner: on the 6 mm
@@ -46,6 +47,7 @@ RESTART = 100
 #: solve) for 5.4 s of setup; drop 1e-3 / fill 1–2 cost more and gained less (30 / 24)
 ILU_DROP_TOL = 1e-2
 ILU_FILL = 1.0
+#: total GMRES iterations before giving up (scipy counts restart cycles: maxiter = this / RESTART)
 MAX_ITERATIONS = 1000
 
 
@@ -55,7 +57,7 @@ class BEMSolver(PlacementSolver):
     results are SurfaceFieldResults, sampled at any point).
 
     conductivities : optional {tag: S/m} overriding the SimNIBS defaults (HeadMesh only).
-    tol : GMRES relative residual.   far_field : "auto" | "fmm" | "direct" (see ChargeField).
+    tol : GMRES relative residual.   far_field : "auto" | "dense" | "fmm" (see ChargeField).
     """
     method = "bem"
 
@@ -105,7 +107,7 @@ class BEMSolver(PlacementSolver):
         iterations = []
         precondition = spla.LinearOperator(self._ilu.shape, matvec=self._ilu.solve, dtype=float)
         density, info = spla.gmres(self._operator(), rhs, x0=initial, M=precondition, rtol=self.tol, atol=0.0,
-                                   restart=RESTART, maxiter=MAX_ITERATIONS,
+                                   restart=RESTART, maxiter=MAX_ITERATIONS // RESTART,
                                    callback=iterations.append, callback_type="pr_norm")
         if info != 0:
             raise TmsFieldError(f"GMRES did not reach tolerance {self.tol} in {len(iterations)} iterations")
@@ -135,9 +137,10 @@ class BEMSolver(PlacementSolver):
         stimulator). ``method``/``backend`` choose how the primary field is evaluated;
         ``initial`` (K,) starts GMRES from previous charges. Returns a FieldResult on the
         head's tetrahedra, or a SurfaceFieldResult when the solver has only surfaces."""
-        if check_placement:
-            self.check_placement(coil, pose)
         surf, timings = self.interfaces, dict(self.timings)
+        if check_placement:
+            with timed(timings, "placement check"):
+                self.check_placement(coil, pose)
         dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=method, backend=backend)
         with timed(timings, "primary field"):
             primary = -dadt(surf.centroids)
