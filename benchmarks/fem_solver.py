@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 
 CACHE = Path("benchmarks/.cache")
@@ -134,7 +130,7 @@ def run_case(order, impl, h_mm):
     return {"order": order, "impl": impl, "edge_mm": h_mm, "n_tets": head.n_tets,
             "mean_edge_mm": 1e3 * head.mean_edge_length, "setup_s": setup, "first_s": setup + times[0],
             "next_s": times[1], "shell_error": shell_error(head, E, coil, poses()[0]),
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, **extra}
+            "peak_rss_gb": common.peak_rss_gb(), **extra}
 
 
 def markdown(rows, machine):
@@ -174,14 +170,12 @@ def main():
         for order, impl in CASES:
             if order == 2 and h < P2_MIN_EDGE_MM:
                 continue
-            proc = subprocess.run([sys.executable, __file__, "--case", str(order), impl, str(h)],
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(f"P{order} {impl} {h} mm failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+            row = common.run_case(__file__, order, impl, h)
+            if row is None:
                 continue
-            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            rows.append(row)
             print({k: v for k, v in rows[-1].items() if k != "stages_s"}, flush=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = common.machine()
     OUT.mkdir(parents=True, exist_ok=True)
     from tmsfield.core.files import write_text_atomic
     write_text_atomic(OUT / "fem_solver.md", markdown(rows, machine))

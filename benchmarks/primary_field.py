@@ -8,11 +8,10 @@ against the direct (exact) sums and the crossover used for ``method="auto"``.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 
 import tmsfield as tf
@@ -48,7 +47,7 @@ def main():
                          "pairs": n * coil.n_sources, "direct_s": t_direct, "fmm_s": t_fmm,
                          "speedup": t_direct / t_fmm, "fmm_rel_error": err})
             print(rows[-1], flush=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = common.machine()
     lines = ["# Primary field dA/dt: direct sums vs FMM", "",
              f"Machine: {machine}; {time.strftime('%Y-%m-%d')}; best of {REPEATS}; "
              "`python benchmarks/primary_field.py`. Points uniform in a 90 mm ball, coil 4 mm above it.", "",

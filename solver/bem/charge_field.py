@@ -39,7 +39,7 @@ FMM_MIN_PAIRS = 5_000_000
 DENSE_MAX_FACETS = 20_000
 #: pairs per block in direct sums and exact near-field integrals (bounds memory to ~100 MB)
 CHUNK_PAIRS = 1 << 20
-#: points per neighbour search (keeps the search's Python lists small)
+#: points per neighbour search (bounds the memory of its pair list)
 POINTS_PER_BLOCK = 16_384
 FAR_FIELD = ("auto", "dense", "fmm")
 
@@ -107,17 +107,14 @@ class ChargeField:
             self._tree = cKDTree(s.centroids)
         reach = self.near_factor * s.sizes
         for start in range(0, len(points), POINTS_PER_BLOCK):
-            block = points[start:start + POINTS_PER_BLOCK]
-            lists = self._tree.query_ball_point(block, r=reach.max())
-            counts = np.fromiter((len(n) for n in lists), dtype=np.int64, count=len(lists))
-            if not counts.sum():
-                continue
-            p = np.repeat(np.arange(len(block)), counts)
-            f = np.concatenate([np.asarray(n, dtype=np.int64) for n in lists if n])
-            keep = np.linalg.norm(block[p] - s.centroids[f], axis=1) < reach[f]
+            block = cKDTree(points[start:start + POINTS_PER_BLOCK])
+            pairs = block.sparse_distance_matrix(self._tree, reach.max(), output_type="ndarray")
+            p, f = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+            keep = pairs["v"] < reach[f]
             if exclude_self:
                 keep &= p + start != f
-            yield p[keep] + start, f[keep]
+            if keep.any():
+                yield p[keep] + start, f[keep]
 
     def _near_correction(self, points, p, f, kind: str):
         """Exact minus point-charge contribution per unit density for pairs (p, f)."""
