@@ -70,10 +70,11 @@ def run_scaling(facets: int) -> dict:
     from tmsfield.solver.bem.interfaces import Interfaces
     from tmsfield.solver.bem.solver import BEMSolver
     surf_list = surfaces(facets)
+    load = common.load_average()
     t0 = time.perf_counter()
     surf = Interfaces.from_surfaces(surf_list, tags=TAGS)
     row = {"facets": surf.n_facets, "mean_edge_mm": 1e3 * surf.mean_edge_length,
-           "interfaces_s": time.perf_counter() - t0}
+           "interfaces_s": time.perf_counter() - t0, "load_average": load}
     solve = surf.n_facets <= SOLVE_MAX_FACETS
     if solve:
         solver = BEMSolver(surf, far_field="fmm")
@@ -126,13 +127,14 @@ def run_head(data: str) -> dict:
     poses = [pose for pose, _ in placements(tf.head_models.from_surfaces(surf_list, tags=HEAD_TAGS),
                                             cortex).values()]
     coil = tf.coils.figure8()
+    load_avg = common.load_average()
     t_start = time.perf_counter()
     surf = Interfaces.from_surfaces(surf_list, tags=HEAD_TAGS)
     interfaces = time.perf_counter() - t_start
     solver = BEMSolver(surf)
     setup = time.perf_counter() - t_start
     row = {"facets": surf.n_facets, "setup_s": {"interfaces": interfaces, **_setup_stages(solver)},
-           "placements": []}
+           "placements": [], "load_average": load_avg}
     previous = None
     for pose in poses:
         t0 = time.perf_counter()
@@ -167,10 +169,11 @@ def markdown(rows, head, machine) -> str:
              f"matvec = one application of the collocation operator n·E_c(ρ) as GMRES uses it (fmm3dpy far "
              f"field at eps 1e-3 + sparse exact near field), fastest of {REPEATS}; direct = the O(N²) blocked "
              "point-charge sum (the baseline, once) with the same sparse near part; dense = the float32 matrix "
-             "the solver uses up to 20k facets. near (GB): the two sparse near-field matrices."), "",
+             "the solver uses up to 20k facets. near (GB): the two sparse near-field matrices. load: 1-minute load "
+             "average when the case started (2 cores; above 2 the case shared the cores with other jobs)."), "",
              ("| facets | mean edge (mm) | near pairs | near (GB) | matvec (s) | of which FMM (s) | sparse (s) | "
-             "matvec / (N log N) (ns) | direct (s) | direct / matvec | FMM vs direct | dense (s) | peak RSS (GB) |"),
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "matvec / (N log N) (ns) | direct (s) | direct / matvec | FMM vs direct | dense (s) | peak RSS (GB) | load |"),
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         n = r["facets"]
         per = 1e9 * r["matvec_s"] / (n * np.log(n))
@@ -179,7 +182,7 @@ def markdown(rows, head, machine) -> str:
         dense = f"{r['dense_s']:.3f}" if "dense_s" in r else "—"
         lines.append(f"| {n} | {r['mean_edge_mm']:.2f} | {r['near_pairs']} | {r['near_gb']:.2f} | "
                      f"{r['matvec_s']:.3f} | {r['fmm_s']:.3f} | {r['sparse_s']:.3f} | {per:.1f} | {direct} | "
-                     f"{dense} | {r['peak_rss_gb']:.2f} |")
+                     f"{dense} | {r['peak_rss_gb']:.2f} | {r.get('load_average', float('nan')):.1f} |")
     if len(rows) > 1:
         n = np.array([r["facets"] for r in rows], float)
         t = np.array([r["matvec_s"] for r in rows])
@@ -197,7 +200,8 @@ def markdown(rows, head, machine) -> str:
         lines += ["", "## wh_sub01 3-shell head (BEM on the surfaces as given)", "",
                   (f"{head['facets']} facets, default solver (dense far field, ILU-preconditioned GMRES), the SimNIBS-like "
                   "figure-8 wire model at the two placements of validation/bem_fem_head.py. "
-                  f"Set-up: {_fmt_stages(head['setup_s'])} (interfaces = surface checks and facet tables). Peak RSS {head['peak_rss_gb']:.2f} GB."), "",
+                  f"Set-up: {_fmt_stages(head['setup_s'])} (interfaces = surface checks and facet tables). Peak RSS {head['peak_rss_gb']:.2f} GB; "
+                  f"load average at the start {head['load_average']:.1f} on 2 cores."), "",
                   "| placement | solve (s) | GMRES its | E at cortex (s) | cortex points | stages (s) |",
                   "|---:|---:|---:|---:|---:|---|"]
         for i, p in enumerate(head["placements"], 1):
@@ -213,20 +217,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10k and 50k facets only")
     parser.add_argument("--data", default="../shared/data/heads/wh_sub01_3shell/hbf_samplehead_3shell_wh.mat")
+    parser.add_argument("--only", choices=("scaling", "head"),
+                        help="run only this part and keep the other from the recorded bem.json")
     parser.add_argument("--case", nargs=2, metavar=("KIND", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         kind, arg = args.case
         print(json.dumps(run_scaling(int(arg)) if kind == "scaling" else run_head(arg)))
         return
-    rows = []
-    for facets in FACETS[:2] if args.quick else FACETS:
+    recorded = json.loads((OUT / "bem.json").read_text()) if args.only else {}
+    rows = recorded.get("rows", []) if args.only == "head" else []
+    for facets in () if args.only == "head" else FACETS[:2] if args.quick else FACETS:
         surfaces(facets)
         row = common.run_case(__file__, "scaling", facets)
         if row is not None:
             rows.append(row)
             print({k: v for k, v in row.items() if not isinstance(v, dict)}, flush=True)
-    head = common.run_case(__file__, "head", args.data) if Path(args.data).exists() else None
+    if args.only == "scaling":
+        head = recorded.get("head")
+    else:
+        head = common.run_case(__file__, "head", args.data) if Path(args.data).exists() else None
     print(head, flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     from tmsfield.core.files import write_text_atomic

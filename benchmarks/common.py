@@ -14,6 +14,11 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def load_average() -> float:
+    """The 1-minute load average (runnable processes; the machine is shared)."""
+    return os.getloadavg()[0]
+
+
 def machine() -> str:
     """One line naming the machine the benchmark ran on."""
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
