@@ -6,7 +6,7 @@
 >>> pose = tf.CoilPose.on_head(head, center=(0, 0, 0.095), handle=(0, 1, 0), distance=0.004)
 >>> res = tf.simulate(head, coil, pose, didt=1e6)
 """
-from . import coils, head_models, solver
+from . import coils, head_models, neurons, solver
 from .coils import Coil, CoilPose
 from .core.backend import get_backend
 from .core.errors import TmsFieldError
@@ -15,5 +15,5 @@ from .head_models.io import load_head, save_head
 from .solver import FieldResult, FieldSolver, simulate
 
 __version__ = "0.1.0"
-__all__ = ["coils", "head_models", "solver", "Coil", "CoilPose", "HeadMesh", "FieldResult",
+__all__ = ["coils", "head_models", "neurons", "solver", "Coil", "CoilPose", "HeadMesh", "FieldResult",
            "FieldSolver", "TmsFieldError", "get_backend", "load_head", "save_head", "simulate"]

@@ -115,5 +115,85 @@ def _write_outputs(result, out: Path) -> None:
     write_text_atomic(out / "summary.json", json.dumps(record, indent=2) + "\n")
 
 
+@main.command()
+@click.argument("result", type=click.Path(exists=True))
+@click.option("--cells", "cells_spec", default="axon", show_default=True,
+              help="'axon' (straight myelinated CRRSS axons) or an SWC morphology file.")
+@click.option("--diameter-um", default=10.0, show_default=True, help="Axon fibre diameter (µm).")
+@click.option("--nodes", default=21, show_default=True, help="Nodes of Ranvier per axon.")
+@click.option("--up", default=None,
+              help="Cell axis (x,y,z, in the cell's frame) aligned with the outward cortical normal. "
+                   "Default: 0,0,-1 for axons (they run into the white matter), 0,0,1 for SWC cells.")
+@click.option("--center-mm", default=None,
+              help="Centre of the cortical patch (mm). Default: the element with the largest |E|.")
+@click.option("--radius-mm", default=20.0, show_default=True, help="Radius of the cortical patch (mm).")
+@click.option("--depths", default="0.5", show_default=True,
+              help="Relative cortical depths (0 pial .. 1 white matter), comma separated.")
+@click.option("--max-cells", default=2000, show_default=True, help="At most this many surface positions.")
+@click.option("--waveform", default="monophasic", show_default=True,
+              help="monophasic, biphasic or rectangular:WIDTH_US.")
+@click.option("--dt-us", default=5.0, show_default=True, help="Time step (µs).")
+@click.option("--tolerance", default=0.01, show_default=True, help="Relative threshold tolerance.")
+@click.option("--out", "out_dir", default="tmsfield_thresholds", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Output folder (thresholds.csv, thresholds_map.vtu, thresholds.npz, summary.txt).")
+@click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
+def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm, depths, max_cells, waveform,
+               dt_us, tolerance, out_dir, quiet):
+    """Activation thresholds of cells in the cortex for a field computed by `simulate`.
+
+    RESULT is a `tmsfield simulate` output folder (or its field.vtu): E per tetrahedron and
+    dI/dt from summary.json. Cells are placed in the grey matter around --center-mm (or under
+    the outer surface if the mesh has no grey/white matter), along the local normal.
+
+    \b
+    Examples:
+      tmsfield simulate --out run1 && tmsfield thresholds run1
+      tmsfield thresholds run1 --waveform biphasic --depths 0.25,0.5,0.75 --out run1_thr
+      tmsfield thresholds run1 --cells pyramidal.swc --up 0,1,0 --max-cells 200
+    """
+    import numpy as np
+    import tmsfield as tf
+
+    from ..core.files import write_text_atomic
+    from ..core.progress import set_verbose
+    from ..neurons.field_file import load_field
+    set_verbose(not quiet)
+    try:
+        field = load_field(result)
+        head = field.head
+        if center_mm:
+            center = np.array(_vector(center_mm, "--center-mm")) * 1e-3
+        else:
+            center = head.centroids[int(np.argmax(np.linalg.norm(field.E, axis=1)))]
+        try:
+            levels = [float(d) for d in depths.split(",")]
+        except ValueError:
+            raise click.BadParameter(f"--depths takes numbers like 0.25,0.5, got {depths!r}") from None
+        sites = tf.neurons.cortical_sites(head, depths=levels, center=center, radius=radius_mm * 1e-3,
+                                          max_sites=max_cells)
+        if cells_spec == "axon":
+            cable = tf.neurons.myelinated_axon(diameter_um * 1e-6, nodes)
+            axis = _vector(up, "--up") if up else (0.0, 0.0, -1.0)
+        elif Path(cells_spec).suffix.lower() == ".swc":
+            cable = tf.neurons.load_swc(cells_spec)
+            axis = _vector(up, "--up") if up else (0.0, 0.0, 1.0)
+        else:
+            raise click.BadParameter(f"--cells takes 'axon' or an .swc file, got {cells_spec!r}")
+        cells = tf.neurons.place_in_cortex(cable, sites, up=axis)
+        res = tf.neurons.thresholds(field, cells, waveform, dt=dt_us * 1e-6, tolerance=tolerance,
+                                    verbose=not quiet)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("thresholds.csv", "thresholds.npz", "thresholds_map.vtu"):
+            res.save(out / name)
+        write_text_atomic(out / "summary.txt", res.summary() + "\n")
+    except TmsFieldError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not quiet:
+        click.echo(res.summary())
+        click.echo(f"wrote {out_dir}/thresholds.csv, thresholds.npz, thresholds_map.vtu, summary.txt")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
