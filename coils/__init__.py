@@ -1,9 +1,31 @@
-"""Coil models, builders, SimNIBS coil files, placement and primary fields."""
+"""Coil models, builders, SimNIBS coil files, placement, primary fields, inductance and designs."""
 from .builders import builtin, circular, figure8
 from .coil import Coil
+from .designs import circular_design, figure8_design
+from .electrical import CoilElectrical, electrical_properties, resistance
+from .inductance import mutual_inductance, self_inductance
 from .io import load, save
 from .pose import CoilPose
 from .primary import magnetic_field, vector_potential
+from .windings import WireCrossSection, WoundCoil
 
-__all__ = ["Coil", "CoilPose", "builtin", "circular", "figure8", "load", "save",
-           "magnetic_field", "vector_potential"]
+__all__ = [
+    "Coil",
+    "CoilElectrical",
+    "CoilPose",
+    "WireCrossSection",
+    "WoundCoil",
+    "builtin",
+    "circular",
+    "circular_design",
+    "electrical_properties",
+    "figure8",
+    "figure8_design",
+    "load",
+    "magnetic_field",
+    "mutual_inductance",
+    "resistance",
+    "save",
+    "self_inductance",
+    "vector_potential",
+]

@@ -5,6 +5,8 @@ y is the handle direction.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..core.errors import CoilError
@@ -64,7 +66,7 @@ def circular(radius: float = 0.045, turns: int = 10, height: float = 0.004, *, p
 
 
 def _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense):
-    n = int(round(segments_per_turn * turns))
+    n = round(segments_per_turn * turns)
     phi = np.linspace(0.0, 2 * np.pi * turns, n + 1)
     rho = inner_radius + (outer_radius - inner_radius) * phi / (2 * np.pi * turns)
     rho = rho * area_preserving_factor(segments_per_turn)
@@ -92,7 +94,7 @@ def _dipole_wing(inner_radius, outer_radius, turns, cell, sense):
                             np.linspace(inner_radius, outer_radius,
                                         max(2, int(np.ceil((outer_radius - inner_radius) / cell))) + 1)[1:]])
     pos, mom = [], []
-    for r1, r2 in zip(edges[:-1], edges[1:]):
+    for r1, r2 in itertools.pairwise(edges):
         mid = 0.5 * (r1 + r2)
         enclosed = turns * np.clip((outer_radius - mid) / (outer_radius - inner_radius), 0.0, 1.0)
         n_phi = max(8, int(np.ceil(2 * np.pi * mid / cell)))

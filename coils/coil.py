@@ -54,7 +54,7 @@ class Coil:
     name: str = "coil"
 
     def __post_init__(self):
-        s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        s = lambda k, v: object.__setattr__(self, k, v)
         n = self.name
         s("dipole_positions", _vectors("dipole positions", self.dipole_positions, n))
         s("dipole_moments", _vectors("dipole moments", self.dipole_moments, n))

@@ -78,7 +78,7 @@ def read_tcd(path: str | os.PathLike) -> Coil:
             points, values = points[keep], values[keep]
             half = 0.5 * values * MM
             seg_a.append(points - half), seg_b.append(points + half), seg_s.append(np.full(len(points), stim))
-    cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape)  # noqa: E731
+    cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape)
     stimulators = spec.get("stimulatorList") or []
     max_didt = tuple(float(s["maxdIdt"]) for s in stimulators if "maxdIdt" in s)
     return Coil(dipole_positions=cat(dip_p, (0, 3)), dipole_moments=cat(dip_m, (0, 3)),
