@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import TmsFieldError
+from .files import coil, head, load_coil
 
 log = logging.getLogger("tmsfield")
 
@@ -79,8 +80,9 @@ def simulate(head_path, edge_length_mm, method, order, coil_spec, center_mm, han
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
     """
     import tmsfield as tf
+
     from ..core.progress import set_verbose
-    set_verbose(False if quiet else True)
+    set_verbose(not quiet)
     try:
         if head_path:
             head = tf.load_head(head_path)
@@ -88,8 +90,7 @@ def simulate(head_path, edge_length_mm, method, order, coil_spec, center_mm, han
             head = tf.head_models.concentric_spheres(
                 radii=tuple(r * 1e-3 for r in DEFAULT_SPHERE_MM), tags=DEFAULT_SPHERE_TAGS,
                 edge_length=edge_length_mm * 1e-3)
-        coil = (tf.coils.load(coil_spec) if Path(coil_spec).suffix.lower() in (".ccd", ".tcd")
-                else tf.coils.builtin(coil_spec))
+        coil = load_coil(coil_spec)
         if matsimnibs:
             pose = tf.CoilPose.load(matsimnibs)
         else:
@@ -194,6 +195,9 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
         click.echo(res.summary())
         click.echo(f"wrote {out_dir}/thresholds.csv, thresholds.npz, thresholds_map.vtu, summary.txt")
 
+
+main.add_command(head)
+main.add_command(coil)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

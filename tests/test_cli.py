@@ -2,8 +2,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 from click.testing import CliRunner
-
+from conftest import data_file
 from tmsfield.cli.main import main
 
 
@@ -45,3 +46,48 @@ def test_console_script_entry_point():
     proc = subprocess.run([sys.executable, "-m", "tmsfield.cli.main", "simulate", "--help"],
                           capture_output=True, text=True, check=True)
     assert "--distance-mm" in proc.stdout and "Examples" in proc.stdout
+
+
+def test_head_info_and_convert_round_trip(tmp_path, shared_data):
+    mesh = data_file(shared_data, "simnibs/sphere3.msh")
+    runner = CliRunner()
+    info = runner.invoke(main, ["head", "info", str(mesh)])
+    assert info.exit_code == 0, info.output
+    assert "tetrahedra" in info.output and "cm³" in info.output
+    target = tmp_path / "sphere3.vtu"
+    converted = runner.invoke(main, ["head", "convert", str(mesh), str(target)])
+    assert converted.exit_code == 0, converted.output
+    import tmsfield as tf
+    a, b = tf.load_head(mesh), tf.load_head(target)
+    np.testing.assert_allclose(b.nodes, a.nodes, rtol=0, atol=1e-12)   # both in metres
+    np.testing.assert_array_equal(b.tags, a.tags)
+
+
+def test_coil_info_reports_inductance_and_convert_writes_ccd(tmp_path, shared_data):
+    runner = CliRunner()
+    wire = runner.invoke(main, ["coil", "info", "figure8", "--wire-radius-mm", "1", "--didt", "1e8"])
+    assert wire.exit_code == 0, wire.output
+    assert "inductance" in wire.output and "voltage" in wire.output
+    zero = runner.invoke(main, ["coil", "info", "circular", "--wire-radius-mm", "0"])
+    assert zero.exit_code == 1 and "radius" in zero.output and "Traceback" not in zero.output
+    source = data_file(shared_data, "simnibs/Magstim_70mm_Fig8.ccd")
+    dipoles = runner.invoke(main, ["coil", "info", str(source), "--wire-radius-mm", "1"])
+    assert dipoles.exit_code == 1 and "no wire segments" in dipoles.output
+    target = tmp_path / "copy.ccd"
+    converted = runner.invoke(main, ["coil", "convert", str(source), str(target)])
+    assert converted.exit_code == 0, converted.output
+    import tmsfield as tf
+    a, b = tf.coils.load(source), tf.coils.load(target)
+    np.testing.assert_allclose(b.dipole_moments, a.dipole_moments, rtol=1e-12)
+    refused = runner.invoke(main, ["coil", "convert", "figure8", str(tmp_path / "wire.ccd")])
+    assert refused.exit_code == 1 and "only dipoles" in refused.output
+    assert not (tmp_path / "wire.ccd").exists()
+
+
+def test_every_subcommand_has_help():
+    runner = CliRunner()
+    for args in (["--help"], ["simulate", "--help"], ["thresholds", "--help"], ["head", "--help"],
+                 ["head", "info", "--help"], ["head", "convert", "--help"], ["coil", "--help"],
+                 ["coil", "info", "--help"], ["coil", "convert", "--help"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0 and "Usage" in result.output, (args, result.output)
