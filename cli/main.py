@@ -10,6 +10,7 @@ import click
 
 from ..core.errors import TmsFieldError
 from .files import coil, head, load_coil
+from .validate import validate
 
 log = logging.getLogger("tmsfield")
 
@@ -198,6 +199,7 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
 
 main.add_command(head)
 main.add_command(coil)
+main.add_command(validate)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -84,10 +84,29 @@ def test_coil_info_reports_inductance_and_convert_writes_ccd(tmp_path, shared_da
     assert not (tmp_path / "wire.ccd").exists()
 
 
-def test_every_subcommand_has_help():
+def _command_paths(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, (*prefix, name))
+
+
+def test_every_subcommand_has_help_with_examples():
     runner = CliRunner()
-    for args in (["--help"], ["simulate", "--help"], ["thresholds", "--help"], ["head", "--help"],
-                 ["head", "info", "--help"], ["head", "convert", "--help"], ["coil", "--help"],
-                 ["coil", "info", "--help"], ["coil", "convert", "--help"]):
-        result = runner.invoke(main, args)
-        assert result.exit_code == 0 and "Usage" in result.output, (args, result.output)
+    paths = list(_command_paths(main))
+    assert {("simulate",), ("thresholds",), ("head", "info"), ("coil", "info"), ("validate",)} <= set(paths)
+    for path in [(), *paths]:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, (path, result.output)
+        if path and not hasattr(main.get_command(None, path[0]), "commands") or len(path) > 1:
+            assert "Example" in result.output, f"tmsfield {' '.join(path)} --help shows no example"
+
+
+def test_validate_runs_a_study_and_writes_the_index(tmp_path):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["validate", "coil-inductance", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| coil-inductance |" in (out / "index.md").read_text()
+    record = json.loads((out / "coil_inductance.json").read_text())
+    # the loop study at the default 128 segments per turn: within 1 % of the thin-wire formula
+    assert record["loop"][3]["segments"] == 128 and abs(record["loop"][3]["rel_err"]) < 0.01

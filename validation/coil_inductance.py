@@ -18,6 +18,7 @@ Run:  python -m tmsfield.validation.coil_inductance   (writes validation/results
 """
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import logging
@@ -31,6 +32,7 @@ from tmsfield.coils.builders import area_preserving_factor
 from tmsfield.coils.designs import figure8_design
 from tmsfield.coils.inductance import rect_gmd, round_wire_gmd, self_inductance
 from tmsfield.coils.windings import WireCrossSection
+from tmsfield.core.files import write_text_atomic
 
 log = logging.getLogger("tmsfield")
 MU0 = 4e-7 * np.pi
@@ -230,15 +232,19 @@ def _markdown(out: dict) -> str:
     return "\n".join(md)
 
 
-def main() -> dict:
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="accepted for uniformity; the study takes ~1 min")
+    args = parser.parse_args(argv)
     t0 = time.perf_counter()
     out = {"loop": loop_study(), "multiturn": multiturn_study(), "cross_section": cross_section_study(),
            "figure8": figure8_study(), "magstim70_like": magstim_line(),
            "builder_figure8_uH": self_inductance(tf.coils.figure8(), wire_radius=0.001) * 1e6}
     out["seconds"] = time.perf_counter() - t0
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "coil_inductance.json").write_text(json.dumps(out, indent=1))
-    (RESULTS / "coil_inductance.md").write_text(_markdown(out))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out / "coil_inductance.json", json.dumps(out, indent=1) + "\n")
+    write_text_atomic(args.out / "coil_inductance.md", _markdown(out))
     return out
 
 

@@ -12,7 +12,9 @@ Run: python -m tmsfield.validation.neuron_crosscheck   (writes results/neuron_cr
 """
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import platform
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ from tmsfield.neurons.search import find_thresholds
 
 from .neuron_reference import NeuronAxon
 
+log = logging.getLogger("tmsfield")
 RESULTS = Path(__file__).resolve().parent / "results"
 T_AFTER = 1e-3
 TOL = 1e-4
@@ -52,7 +55,11 @@ def ours(axon, phi, wave, dt, tolerance=TOL):
     return float(find_thresholds(axon, phi[None], stim, dt, tolerance=tolerance).threshold[0])
 
 
-def main() -> dict:
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="accepted for uniformity; the study takes ~2.5 min")
+    args = parser.parse_args(argv)
     axon = myelinated_axon(10e-6, 21)
     nrn = NeuronAxon(axon.positions)
     rows = []
@@ -72,13 +79,13 @@ def main() -> dict:
                          "by_dt": {f"{dt * 1e6:g}": v for dt, v in by_dt.items()}, "extrapolated": extrap,
                          "error_5us_vs_extrapolated": by_dt[DT] / extrap - 1,
                          "neuron_runs": runs, "neuron_s": secs})
-            print(f"{fname:<20} {wave.name:<40} {by_dt[DT]:10.5f} {k_nrn:10.5f} {by_dt[DT] / k_nrn - 1:+.2e}")
+            log.info("%-20s %-40s %10.5f %10.5f %+.2e", fname, wave.name, by_dt[DT], k_nrn, by_dt[DT] / k_nrn - 1)
     timing = _timing(axon, nrn)
     record = {"rows": rows, "timing": timing, "machine": platform.platform(), "python": platform.python_version(),
               "neuron": _neuron_version(), "tolerance": TOL, "t_after_s": T_AFTER}
-    RESULTS.mkdir(exist_ok=True)
-    write_text_atomic(RESULTS / "neuron_crosscheck.json", json.dumps(record, indent=2) + "\n")
-    write_text_atomic(RESULTS / "neuron_crosscheck.md", _markdown(record))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out / "neuron_crosscheck.json", json.dumps(record, indent=2) + "\n")
+    write_text_atomic(args.out / "neuron_crosscheck.md", _markdown(record))
     return record
 
 
