@@ -7,6 +7,7 @@ from tmsfield.core.errors import MeshError, PlacementError, TmsFieldError
 from tmsfield.head_models.spheres import sphere_surfaces
 from tmsfield.solver.bem import BEMSolver, Interfaces, integrals
 from tmsfield.solver.bem.charge_field import ChargeField
+from tmsfield.solver.bem.quadrature import TRIANGLE_RULES
 from tmsfield.validation.analytic import relative_l2, sphere_e_field
 
 TRIANGLE = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.3, 0.8, 0.0]])
@@ -79,17 +80,35 @@ def test_dense_and_fmm_far_fields_agree(sphere_interfaces):
     assert np.linalg.norm(dense - fmm) / np.linalg.norm(fmm) < 1e-6
 
 
-def test_near_correction_matches_all_exact_operator():
+@pytest.mark.parametrize("rule", [1, 3])
+def test_near_correction_matches_all_exact_operator(rule):
     surf = Interfaces.from_surfaces(sphere_surfaces(radii=(0.08,), edge_length=0.02), tags=(3,))
     rho = surf.centroids[:, 2] / 0.08
-    exact = np.array([surf.normals[i] @ (integrals.field(np, np.repeat(c[None], surf.n_facets, 0), surf.corners)
-                                         * np.where(np.arange(surf.n_facets) == i, 0, rho)[:, None]).sum(0)
-                      for i, c in enumerate(surf.centroids)]) / (4 * np.pi)
-    err = {f: np.linalg.norm(ChargeField(surf, near_factor=f, far_field="dense").normal_field(rho) - exact)
-           / np.linalg.norm(exact) for f in (2.0, 5.0, 50.0)}
+    bary, weights = TRIANGLE_RULES[rule]
+    others = lambda i: np.where(np.arange(surf.n_facets) == i, 0, rho)[:, None]  # noqa: E731
+    # every pair by the closed form, averaged over the rule's points on the observation facet
+    exact = np.array([sum(w * surf.normals[i] @ (integrals.field(np, np.repeat((b @ surf.corners[i])[None],
+                                                                                surf.n_facets, 0), surf.corners)
+                                                  * others(i)).sum(0) for b, w in zip(bary, weights))
+                      for i in range(surf.n_facets)]) / (4 * np.pi)
+    err = {f: np.linalg.norm(ChargeField(surf, near_factor=f, far_field="dense", near_rule=rule).normal_field(rho)
+                             - exact) / np.linalg.norm(exact) for f in (2.0, 5.0, 50.0)}
     # point-charge remainder decays with the near radius (monopole error ∝ (size/d)²);
     # with every pair near, the operator is exact up to float32 rounding
     assert err[50.0] < 1e-6 < err[5.0] < err[2.0] < 1e-2
+
+
+def test_triangle_rules_integrate_their_degree_exactly():
+    # ∫_T λ1^a λ2^b λ3^c dA / |T| = 2 a! b! c! / (a + b + c + 2)!
+    from math import factorial
+    for n, degree in ((1, 1), (3, 2), (6, 4)):
+        bary, weights = TRIANGLE_RULES[n]
+        assert np.isclose(weights.sum(), 1.0)
+        for a in range(degree + 1):
+            for b in range(degree + 1 - a):
+                c = degree - a - b
+                exact = 2 * factorial(a) * factorial(b) * factorial(c) / factorial(degree + 2)
+                assert np.isclose(weights @ (bary[:, 0] ** a * bary[:, 1] ** b * bary[:, 2] ** c), exact), (n, a, b, c)
 
 
 def test_sphere_field_matches_analytic(sphere_interfaces):
@@ -102,10 +121,11 @@ def test_sphere_field_matches_analytic(sphere_interfaces):
     points = 0.07 * d / np.linalg.norm(d, axis=1, keepdims=True)
     placed = coil.transformed(pose.matrix)
     ref = sphere_e_field(points, placed.dipole_positions, placed.dipole_moments, didt=1e6)
-    # measured 10.8 % here (12 mm facets); the sphere study (validation/results/bem_sphere.md)
-    # shows it falling as h² to < 1 % at 3 mm. The primary field alone is off by > 30 %.
+    # measured 0.91 % here (12 mm facets) with the default 3-point near-field rows (10.8 % with
+    # centroid collocation, near_rule=1; validation/results/bem_sphere.md for the convergence).
+    # The primary field alone is off by > 30 %.
     err = relative_l2(res.sample(points), ref)
-    assert err < 0.12
+    assert err < 0.015
     assert relative_l2(-placed.dadt(points, didt=1e6), ref) > 0.3
     # no net charge: the constraint leaves only the discrete inconsistency of the right-hand
     # side (the centroid-rule flux of the divergence-free primary field), measured 1.4e-4 of

@@ -178,7 +178,8 @@ def study_markdown(prov, rows, orders, total_s) -> str:
              f"{list(TAGS)} (SimNIBS conductivities 1.654/0.010/0.465 S/m, air outside; the analytic field does "
              "not depend on them). Sources: the tilted off-axis dipole and the figure-8 dipole model 4 mm above "
              f"the scalp of validation/fem_sphere_study.py; dI/dt = {DIDT:g} A/s. Default solver settings "
-             f"(near factor {charge_field.NEAR_FACTOR:g}, GMRES tol {bem_solver.DEFAULT_TOL:g}, ILU "
+             f"(near factor {charge_field.NEAR_FACTOR:g}, near-field rows averaged over "
+             f"{charge_field.NEAR_RULE} point(s) per facet, GMRES tol {bem_solver.DEFAULT_TOL:g}, ILU "
              f"preconditioner, far field dense float32 up to {charge_field.DENSE_MAX_FACETS} facets, FMM eps "
              f"{charge_field.FMM_EPS:g} above).",
              f"Errors: relative L2 of the total E at {N_POINTS} Fibonacci points on spheres of radius "

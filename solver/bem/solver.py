@@ -58,11 +58,13 @@ class BEMSolver(PlacementSolver):
 
     conductivities : optional {tag: S/m} overriding the SimNIBS defaults (HeadMesh only).
     tol : GMRES relative residual.   far_field : "auto" | "dense" | "fmm" (see ChargeField).
+    near_rule : observation points per facet (1, 3 or 6) over which the near-field rows are
+        averaged (see ChargeField; default ``charge_field.NEAR_RULE``).
     """
     method = "bem"
 
     def __init__(self, head, *, conductivities: Mapping[int, float] | None = None, tol: float = DEFAULT_TOL,
-                 far_field: str = "auto"):
+                 far_field: str = "auto", near_rule: int | None = None):
         self.timings, self.tol = {}, tol
         self.conductivities = dict(conductivities or {})
         self.head = head if isinstance(head, HeadMesh) else None
@@ -76,7 +78,7 @@ class BEMSolver(PlacementSolver):
                 self.interfaces = Interfaces.from_head(head, conductivities)
             else:
                 raise TmsFieldError(f"BEMSolver needs a HeadMesh or Interfaces, got {type(head).__name__}")
-        self.charges = ChargeField(self.interfaces, far_field=far_field)
+        self.charges = ChargeField(self.interfaces, far_field=far_field, near_rule=near_rule)
         surf = self.interfaces
         with timed(self.timings, "near field"):
             near = self.charges.near_matrix
