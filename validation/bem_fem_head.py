@@ -323,8 +323,8 @@ quadratic in the tetrahedra (E piecewise linear, L2 error O(h²); 0.1–0.2 % on
 sphere, validation/results/fem_sphere.md), and refining the volume mesh from {fem_from:.1f} to {fem_to:.1f} mm
 mean edges without touching the surfaces changes the cortex field by only {fem_change} (default mesh vs
 {ref}). The BEM puts one constant charge density on each ~6 mm facet and collocates at the
-centroids: a first-order scheme (on a single sphere its charge error is ≈ 0.21·h/R, against
-0.6 % for bempp's Galerkin solution at 12 mm facets: tests/test_bem_bempp.py). Its error here is
+centroids, with the exact near-field rows averaged over 3 points of each facet: still a
+first-order scheme for the charges (flat facets, constant densities). Its error here is
 global, not a near-surface sampling effect: the relative difference is {far} at ≥ 10 mm from the
 inner skull, as large as at 2–5 mm ({mid}); only the {n_near} vertices closer than 2 mm are worse
 ({near}). Splitting each facet into four (same geometry) brings the BEM towards the FEM:
