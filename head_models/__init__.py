@@ -1,8 +1,9 @@
 """Head models: tagged tetrahedral meshes, tissues, builders, file I/O."""
+from .demo import DemoLandmarks, demo_head, demo_head_landmarks
 from .from_surfaces import from_surfaces
 from .io import load_tensors
 from .mesh import HeadMesh
 from .spheres import concentric_spheres, sphere_surfaces
 from .tissues import TISSUES, conductivity_table
 
-__all__ = ["HeadMesh", "concentric_spheres", "sphere_surfaces", "from_surfaces", "load_tensors", "TISSUES", "conductivity_table"]
+__all__ = ["TISSUES", "DemoLandmarks", "HeadMesh", "concentric_spheres", "conductivity_table", "demo_head", "demo_head_landmarks", "from_surfaces", "load_tensors", "sphere_surfaces"]

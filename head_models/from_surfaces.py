@@ -57,7 +57,7 @@ def nested_surfaces(surfaces) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def from_surfaces(surfaces, tags, *, edge_length: float | None = None, name: str = "surface head",
+def from_surfaces(surfaces, tags, *, edge_length: float | None = None, size=None, name: str = "surface head",
                   verbose: bool = False):
     """HeadMesh filling nested closed surfaces, given innermost first.
 
@@ -65,6 +65,9 @@ def from_surfaces(surfaces, tags, *, edge_length: float | None = None, name: str
     tags : tissue tag of each compartment: tags[0] inside surfaces[0], tags[i] between
         surfaces[i-1] and surfaces[i].
     edge_length : maximum tetrahedron edge (m); by default sizes follow the surface triangles.
+    size : optional function of points (n, 3) in m → target edge lengths (n,) in m, used inside
+        the volumes instead of sizes interpolated from the surface triangles (e.g. to grade the
+        mesh coarser deep inside a compartment); keep it near the triangle sizes at the surfaces.
     The surface triangles are kept as they are (boundary-conforming mesh).
     """
     if len(surfaces) != len(tags) or not surfaces:
@@ -85,6 +88,11 @@ def from_surfaces(surfaces, tags, *, edge_length: float | None = None, name: str
         gmsh.model.geo.synchronize()
         if edge_length is not None:
             gmsh.option.setNumber("Mesh.MeshSizeMax", edge_length)
+        if size is not None:
+            gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+            gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+            gmsh.model.mesh.setSizeCallback(
+                lambda dim, tag, x, y, z, lc: float(np.asarray(size(np.array([[x, y, z]]))).ravel()[0]))
         gmsh.option.setNumber("Mesh.Optimize", 1)
         try:
             gmsh.model.mesh.generate(3)

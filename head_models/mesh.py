@@ -178,8 +178,8 @@ class HeadMesh:
     def summary(self) -> str:
         """Short multi-line description: counts, size, tissues."""
         lo, hi = self.nodes.min(axis=0), self.nodes.max(axis=0)
-        lines = [f"HeadMesh {self.name!r}: {self.n_nodes} nodes, {self.n_tets} tetrahedra, "
-                 f"{len(self.triangles)} surface triangles",
+        lines = [(f"HeadMesh {self.name!r}: {self.n_nodes} nodes, {self.n_tets} tetrahedra, "
+                 f"{len(self.triangles)} surface triangles"),
                  f"  extent {1e3 * (hi - lo).round(6)} mm, mean edge {1e3 * self.mean_edge_length:.2f} mm"]
         for tag in self.tissue_tags:
             sel = self.tags == tag
