@@ -18,9 +18,32 @@ def load_coil(spec: str):
     return tf.coils.builtin(spec)
 
 
+#: radii (mm) and tags of the built-in sphere head
+SPHERE_MM = (85.0, 90.0, 95.0)
+SPHERE_TAGS = (3, 4, 5)
+SPHERE_EDGE_MM = 6.0
+
+
+def head_from_spec(spec: str, edge_length_mm: float | None = None, *, verbose: bool = False):
+    """(HeadMesh, default coil centre (3,) m or None, default handle (3,)) for a head given as
+    "demo", "sphere" or a mesh file; ``edge_length_mm`` sizes the built-in heads."""
+    import tmsfield as tf
+    if spec == "demo":
+        marks = tf.head_models.demo_head_landmarks()
+        resolution = "default" if edge_length_mm is None else edge_length_mm * 1e-3
+        return tf.head_models.demo_head(resolution, verbose=verbose), marks.motor_hotspot, marks.handle
+    if spec == "sphere":
+        head = tf.head_models.concentric_spheres(radii=tuple(r * 1e-3 for r in SPHERE_MM), tags=SPHERE_TAGS,
+                                                 edge_length=(edge_length_mm or SPHERE_EDGE_MM) * 1e-3)
+        return head, (0.0, 0.0, SPHERE_MM[-1] * 1e-3), (0.0, 1.0, 0.0)
+    if edge_length_mm is not None:
+        raise TmsFieldError(f"--edge-length-mm sizes the built-in heads (demo, sphere), not the mesh {spec}")
+    return tf.load_head(spec), None, (0.0, 1.0, 0.0)
+
+
 @click.group()
 def head():
-    """Head meshes: show what a mesh holds, convert between formats."""
+    """Head meshes: show what a mesh holds, generate the demo head, convert between formats."""
 
 
 @head.command("info")
@@ -38,6 +61,32 @@ def head_info(path, units):
         click.echo(tf.load_head(path, units=units).summary())
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@head.command("generate")
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--resolution", type=click.Choice(["coarse", "default", "fine"]), default="default", show_default=True,
+              help="Mesh resolution of the demo head (about 67k / 240k / 700k tetrahedra).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the cortical folding pattern.")
+@click.option("--units", type=UNITS, default=None, help="Length unit written (default: mm for .msh, m for .vtu).")
+def head_generate(target, resolution, seed, units):
+    """Generate the built-in demo head (folded five-layer head model) and write it to TARGET.
+
+    \b
+    Example:
+      tmsfield head generate demo.msh --resolution fine --seed 3
+    """
+    import tmsfield as tf
+    try:
+        mesh = tf.head_models.demo_head(resolution, seed=seed, verbose=True)
+        tf.save_head(mesh, target, units=units)
+    except TmsFieldError as exc:
+        raise click.ClickException(str(exc)) from None
+    marks = tf.head_models.demo_head_landmarks(seed=seed)
+    click.echo(mesh.summary())
+    click.echo(f"motor-like hotspot on the scalp: {[round(1e3 * float(v), 1) for v in marks.motor_hotspot]} mm, "
+               f"handle {[round(float(v), 3) for v in marks.handle]}")
+    click.echo(f"wrote {target}")
 
 
 @head.command("convert")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import TmsFieldError
-from .files import coil, head, load_coil
+from .files import coil, head, head_from_spec, load_coil
 from .validate import validate
 
 log = logging.getLogger("tmsfield")
@@ -46,20 +46,24 @@ def main():
 
 
 @main.command()
-@click.option("--head", "head_path", type=click.Path(dir_okay=False),
-              help="Head mesh (.msh in mm as SimNIBS writes it, .msh.gz, or .vtu in m). "
-                   "Default: a 3-layer sphere (radii 85/90/95 mm).")
-@click.option("--edge-length-mm", default=6.0, show_default=True,
-              help="Mesh edge length of the default sphere head.")
+@click.option("--head", "head_spec", default="demo", show_default=True,
+              help="'demo' (built-in folded five-layer head, generated and cached on first use), 'sphere' "
+                   "(3-layer sphere, radii 85/90/95 mm) or a head mesh (.msh in mm as SimNIBS writes it, "
+                   ".msh.gz, or .vtu in m).")
+@click.option("--edge-length-mm", type=float, default=None,
+              help="Edge length of a built-in head (demo: 0.8-8, default its standard resolution; sphere: 6).")
 @click.option("--method", type=click.Choice(["fem", "bem"]), default="fem", show_default=True,
               help="fem: finite elements; bem: charge-based boundary elements on the tissue interfaces.")
 @click.option("--order", type=click.IntRange(1, 2), default=None,
               help="FEM element order: 2 (P2, accurate; the default) or 1 (P1, as SimNIBS).")
 @click.option("--coil", "coil_spec", default="figure8", show_default=True,
               help="Built-in coil name (figure8, circular) or a SimNIBS .ccd/.tcd file.")
-@click.option("--center-mm", default="0,0,95", show_default=True,
-              help="Point near the scalp (mm) above which the coil is centred.")
-@click.option("--handle", default="0,1,0", show_default=True, help="Handle direction (x,y,z).")
+@click.option("--center-mm", default=None,
+              help="Point near the scalp (mm) above which the coil is centred. Default: over the demo "
+                   "head's motor-like gyral crown, or the top of the sphere (0,0,95).")
+@click.option("--handle", default=None,
+              help="Handle direction (x,y,z). Default: the demo head's (backwards, 45 degrees to the "
+                   "midline), else 0,1,0.")
 @click.option("--distance-mm", default=4.0, show_default=True, help="Coil-scalp distance (mm).")
 @click.option("--matsimnibs", type=click.Path(exists=True, dir_okay=False),
               help="4x4 SimNIBS pose matrix file (translation in mm); overrides centre/handle/distance.")
@@ -69,14 +73,14 @@ def main():
 @click.option("--out", "out_dir", default="tmsfield_out", show_default=True, type=click.Path(file_okay=False),
               help="Output folder (field.msh, field.vtu, summary.txt, summary.json).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
-def simulate(head_path, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
+def simulate(head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
              didt, conductivity, out_dir, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
     Examples:
-      tmsfield simulate                                   # sphere head, figure-8 coil on top
-      tmsfield simulate --method bem --out sphere_bem     # the same with the BEM
+      tmsfield simulate                                   # demo head, figure-8 over the motor crown
+      tmsfield simulate --head sphere --method bem --out sphere_bem   # sphere head, BEM
       tmsfield simulate --head m2m_ernie/ernie.msh --coil Magstim_70mm_Fig8.ccd \\
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
     """
@@ -85,18 +89,16 @@ def simulate(head_path, edge_length_mm, method, order, coil_spec, center_mm, han
     from ..core.progress import set_verbose
     set_verbose(not quiet)
     try:
-        if head_path:
-            head = tf.load_head(head_path)
-        else:
-            head = tf.head_models.concentric_spheres(
-                radii=tuple(r * 1e-3 for r in DEFAULT_SPHERE_MM), tags=DEFAULT_SPHERE_TAGS,
-                edge_length=edge_length_mm * 1e-3)
+        head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
         coil = load_coil(coil_spec)
         if matsimnibs:
             pose = tf.CoilPose.load(matsimnibs)
         else:
-            pose = tf.CoilPose.on_head(head, center=[v * 1e-3 for v in _vector(center_mm, "--center-mm")],
-                                       handle=_vector(handle, "--handle"), distance=distance_mm * 1e-3)
+            if center_mm is None and center is None:
+                raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z or --matsimnibs")
+            center = center if center_mm is None else [v * 1e-3 for v in _vector(center_mm, "--center-mm")]
+            pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
+                                       handle=handle_default if handle is None else _vector(handle, "--handle"))
         result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
                              conductivities=_conductivities(conductivity))
         _write_outputs(result, Path(out_dir))

@@ -10,7 +10,7 @@ from tmsfield.cli.main import main
 
 def test_simulate_default_job_writes_outputs(tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(main, ["simulate", "--edge-length-mm", "12", "--out", str(out)])
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"field.msh", "field.vtu", "summary.txt", "summary.json"}
     record = json.loads((out / "summary.json").read_text())
@@ -23,7 +23,7 @@ def test_simulate_with_ccd_matrix_and_conductivity(tmp_path, shared_data):
     pose = tmp_path / "pose.txt"
     pose.write_text("1 0 0 0\n0 -1 0 0\n0 0 -1 104\n0 0 0 1\n")  # coil 9 mm above the top, mm
     coil = shared_data / "simnibs" / "Magstim_70mm_Fig8.ccd"
-    result = CliRunner().invoke(main, ["simulate", "--edge-length-mm", "12", "--coil", str(coil),
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--coil", str(coil),
                                        "--matsimnibs", str(pose), "--conductivity", "4=0.02",
                                        "--didt", "1.2e8", "--quiet", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
@@ -35,7 +35,7 @@ def test_simulate_with_ccd_matrix_and_conductivity(tmp_path, shared_data):
 def test_bad_coil_file_is_a_clean_error(tmp_path):
     bad = tmp_path / "broken.ccd"
     bad.write_text("# broken\n2\n# dipoles\n0 0 0 0 0 1\n")
-    result = CliRunner().invoke(main, ["simulate", "--edge-length-mm", "12", "--coil", str(bad),
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--coil", str(bad),
                                        "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "broken.ccd" in result.output and "Traceback" not in result.output
@@ -110,3 +110,21 @@ def test_validate_runs_a_study_and_writes_the_index(tmp_path):
     record = json.loads((out / "coil_inductance.json").read_text())
     # the loop study at the default 128 segments per turn: within 1 % of the thin-wire formula
     assert record["loop"][3]["segments"] == 128 and abs(record["loop"][3]["rel_err"]) < 0.01
+
+
+def test_simulate_defaults_to_the_demo_head_over_its_motor_crown(tmp_path):
+    import tmsfield as tf
+    out = tmp_path / "demo"
+    head = tmp_path / "coarse.vtu"
+    generated = CliRunner().invoke(main, ["head", "generate", str(head), "--resolution", "coarse"])
+    assert generated.exit_code == 0, generated.output
+    assert "motor-like hotspot" in generated.output
+    result = CliRunner().invoke(main, ["simulate", "--edge-length-mm", "8", "--order", "1", "--quiet",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "summary.json").read_text())
+    assert record["provenance"]["head"]["name"].startswith("demo")
+    assert set(record["statistics"]) == {"1", "2", "3", "4", "5"}
+    refused = CliRunner().invoke(main, ["simulate", "--head", str(head), "--quiet", "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 1 and "--center-mm" in refused.output
+    assert tf.load_head(head).n_tets > 0

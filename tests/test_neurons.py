@@ -231,7 +231,7 @@ def test_cli_thresholds_on_a_simulate_output(tmp_path):
     from click.testing import CliRunner
     from tmsfield.cli.main import main
     run = tmp_path / "run"
-    out = CliRunner().invoke(main, ["simulate", "--edge-length-mm", "12", "--order", "1", "--quiet",
+    out = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1", "--quiet",
                                     "--out", str(run)])
     assert out.exit_code == 0, out.output
     thr = tmp_path / "thr"
