@@ -112,6 +112,14 @@ class ChargeField:
         return out
 
     # --- near field: exact integrals ---------------------------------------------------
+    @functools.cached_property
+    def _geometry(self):
+        return integrals.facet_geometry(np, self.interfaces.corners)
+
+    def _geometry_of(self, facets):
+        """Rows of the facets' precomputed geometry (normals, tangents, edge normals)."""
+        return tuple(g[facets] for g in self._geometry)
+
     def _near_pairs(self, points, exclude_self: bool):
         """(point, facet) index pairs closer than near_factor facet sizes, in blocks."""
         from scipy.spatial import cKDTree
@@ -135,10 +143,10 @@ class ChargeField:
         d = points[p] - s.centroids[f]
         dist = np.linalg.norm(d, axis=1)
         if kind == "field":
-            exact = integrals.field(np, points[p], s.corners[f])
+            exact = integrals.field(np, points[p], s.corners[f], self._geometry_of(f))
             point = s.areas[f, None] * d / dist[:, None] ** 3
         else:
-            exact = integrals.potential(np, points[p], s.corners[f])
+            exact = integrals.potential(np, points[p], s.corners[f], self._geometry_of(f))
             point = s.areas[f] / dist
         return (exact - point) / (4 * np.pi)
 
@@ -149,7 +157,8 @@ class ChargeField:
         observation = np.einsum("qj,kjd->qkd", bary, s.corners)       # (Q, K, 3) points on each facet
         rows, cols, corrections, exact = [], [], [], []
         for p, f in self._near_pairs(s.centroids, exclude_self=True):
-            field = sum(w * integrals.field(np, observation[q, p], s.corners[f]) for q, w in enumerate(weights))
+            corners, geometry = s.corners[f], self._geometry_of(f)
+            field = sum(w * integrals.field(np, observation[q, p], corners, geometry) for q, w in enumerate(weights))
             d = s.centroids[p] - s.centroids[f]
             point = s.areas[f, None] * d / np.linalg.norm(d, axis=1)[:, None] ** 3
             normal_exact = np.einsum("pi,pi->p", field, s.normals[p]) / (4 * np.pi)

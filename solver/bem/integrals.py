@@ -21,19 +21,28 @@ from __future__ import annotations
 import numpy
 
 
-def _edge_terms(xp, points, corners):
-    """Per edge: (m_i, t_i, f_i, β_i) and (n, h) for triangles ``corners`` (P, 3, 3)."""
+def facet_geometry(xp, corners):
+    """Per triangle of ``corners`` (K, 3, 3): unit normal (K, 3), unit edge tangents (K, 3, 3)
+    and in-plane outward edge normals (K, 3, 3), edges in the order (a→b, b→c, c→a).
+    Precompute it once per mesh and pass rows of it to :func:`field`/:func:`potential`."""
     a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     normal = xp.cross(b - a, c - a)
     normal /= xp.linalg.norm(normal, axis=1, keepdims=True)
+    edges = xp.roll(corners, -1, axis=1) - corners
+    tangent = edges / xp.linalg.norm(edges, axis=2, keepdims=True)
+    return normal, tangent, xp.cross(tangent, normal[:, None, :])
+
+
+def _edge_terms(xp, points, corners, geometry=None):
+    """Per edge: (m_i, t_i, f_i, β_i) and (n, h) for triangles ``corners`` (P, 3, 3)."""
+    normal, tangents, outwards = facet_geometry(xp, corners) if geometry is None else geometry
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     h = xp.einsum("pi,pi->p", points - a, normal)
     abs_h = xp.abs(h)
     foot = points - h[:, None] * normal
     terms = []
-    for start, end in ((a, b), (b, c), (c, a)):
-        edge = end - start
-        tangent = edge / xp.linalg.norm(edge, axis=1, keepdims=True)
-        outward = xp.cross(tangent, normal)
+    for i, (start, end) in enumerate(((a, b), (b, c), (c, a))):
+        tangent, outward = tangents[:, i], outwards[:, i]
         t = xp.einsum("pi,pi->p", start - foot, outward)
         s_minus = xp.einsum("pi,pi->p", start - foot, tangent)
         s_plus = xp.einsum("pi,pi->p", end - foot, tangent)
@@ -51,9 +60,10 @@ def _edge_terms(xp, points, corners):
     return terms, normal, h
 
 
-def potential(xp, points, corners):
-    """∫_T dS'/|r − r'| (m) for each (point, triangle) pair; points (P, 3), corners (P, 3, 3)."""
-    terms, _, h = _edge_terms(xp, points, corners)
+def potential(xp, points, corners, geometry=None):
+    """∫_T dS'/|r − r'| (m) for each (point, triangle) pair; points (P, 3), corners (P, 3, 3);
+    ``geometry``: the pairs' rows of :func:`facet_geometry` (computed here when None)."""
+    terms, _, h = _edge_terms(xp, points, corners, geometry)
     total = xp.zeros(len(points))
     beta = xp.zeros(len(points))
     for _, t, f, b in terms:
@@ -62,10 +72,10 @@ def potential(xp, points, corners):
     return total - xp.abs(h) * beta
 
 
-def field(xp, points, corners):
+def field(xp, points, corners, geometry=None):
     """∫_T (r − r')/|r − r'|³ dS' (dimensionless) for each pair, shape (P, 3); its normal
-    part is the principal value on the triangle's own plane."""
-    terms, normal, h = _edge_terms(xp, points, corners)
+    part is the principal value on the triangle's own plane. ``geometry`` as for potential."""
+    terms, normal, h = _edge_terms(xp, points, corners, geometry)
     total = xp.zeros_like(points)
     beta = xp.zeros(len(points))
     for outward, _, f, b in terms:
