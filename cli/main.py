@@ -11,6 +11,7 @@ import click
 from ..core.errors import TmsFieldError
 from .files import coil, head, head_from_spec, load_coil
 from .validate import validate
+from .view import view
 
 log = logging.getLogger("tmsfield")
 
@@ -202,6 +203,7 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
 main.add_command(head)
 main.add_command(coil)
 main.add_command(validate)
+main.add_command(view)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -149,6 +149,20 @@ class FieldResult:
                f"{settings.get('method', '')}" + (f" P{settings['order']}" if "order" in settings else "")
         return "\n".join([head, *rows, f"time: {times}"])
 
+    def plot(self, kind: str = "surface", **options):
+        """A 3-D view of the field; returns a ``pyvista.Plotter`` (needs ``tmsfield[viz]``).
+
+        ``kind``: "surface" (:func:`tmsfield.viz.plot_field`: E on the cortex or scalp with the
+        coil; pass ``coil=`` to draw its windings), "slices" (:func:`~tmsfield.viz.plot_slices`)
+        or "glyphs" (:func:`~tmsfield.viz.plot_glyphs`); ``options`` go to that function.
+        Save a picture with ``tmsfield.viz.screenshot(plotter, "field.png", view="top")``.
+        """
+        from .. import viz
+        plots = {"surface": viz.plot_field, "slices": viz.plot_slices, "glyphs": viz.plot_glyphs}
+        if kind not in plots:
+            raise TmsFieldError(f"kind must be one of {tuple(plots)}, got {kind!r}")
+        return plots[kind](self, **options)
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the result atomically by extension.
 
