@@ -73,9 +73,11 @@ def main():
               help="Override a tissue conductivity; repeatable.")
 @click.option("--out", "out_dir", default="tmsfield_out", show_default=True, type=click.Path(file_okay=False),
               help="Output folder (field.msh, field.vtu, summary.txt, summary.json).")
+@click.option("--picture/--no-picture", default=True, show_default=True,
+              help="Also save field.png (|E| on the cortex, coil in place; needs tmsfield[viz]).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
 def simulate(head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
-             didt, conductivity, out_dir, quiet):
+             didt, conductivity, out_dir, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -103,11 +105,30 @@ def simulate(head_spec, edge_length_mm, method, order, coil_spec, center_mm, han
         result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
                              conductivities=_conductivities(conductivity))
         _write_outputs(result, Path(out_dir))
+        pictured = picture and _write_picture(result, coil, Path(out_dir) / "field.png")
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
         click.echo(result.summary())
-        click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json")
+        click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json"
+                   + (", field.png" if pictured else ""))
+
+
+def _write_picture(result, coil, path: Path) -> bool:
+    """PNG of |E| on the cortex seen down the coil axis, if pyvista can render here."""
+    import importlib.util
+    if importlib.util.find_spec("pyvista") is None:
+        log.info("no field.png: pyvista is not installed (pip install 'tmsfield[viz]')")
+        return False
+    from .. import viz
+    ok, why = viz.rendering_available()
+    if not ok:
+        log.info("no field.png: cannot render off-screen here (%s)", why)
+        return False
+    plotter = viz.plot_field(result, coil=coil, pose=result.pose, off_screen=True)
+    viz.screenshot(plotter, path, view="coil", pose=result.pose)
+    plotter.close()
+    return True
 
 
 def _write_outputs(result, out: Path) -> None:
