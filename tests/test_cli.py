@@ -114,8 +114,9 @@ def test_validate_runs_a_study_and_writes_the_index(tmp_path):
     assert record["loop"][3]["segments"] == 128 and abs(record["loop"][3]["rel_err"]) < 0.01
 
 
-def test_simulate_defaults_to_the_demo_head_over_its_motor_crown(tmp_path):
+def test_simulate_defaults_to_the_demo_head_over_its_motor_crown(tmp_path, monkeypatch):
     import tmsfield as tf
+    monkeypatch.setenv("TMSFIELD_CACHE_DIR", str(tmp_path / "cache"))    # not the user's cache
     out = tmp_path / "demo"
     head = tmp_path / "coarse.vtu"
     generated = CliRunner().invoke(main, ["head", "generate", str(head), "--resolution", "coarse"])
