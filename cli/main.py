@@ -10,13 +10,11 @@ import click
 
 from ..core.errors import TmsFieldError
 from .files import coil, head, head_from_spec, load_coil
+from .optimize import optimize
 from .validate import validate
 from .view import view
 
 log = logging.getLogger("tmsfield")
-
-DEFAULT_SPHERE_MM = (85.0, 90.0, 95.0)
-DEFAULT_SPHERE_TAGS = (3, 4, 5)
 
 
 def _vector(text: str, what: str):
@@ -224,6 +222,7 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
 main.add_command(head)
 main.add_command(coil)
 main.add_command(validate)
+main.add_command(optimize)
 main.add_command(view)
 
 if __name__ == "__main__":  # pragma: no cover
