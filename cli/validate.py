@@ -18,6 +18,7 @@ STUDIES = {
     "bem-fem-head": ("bem_fem_head", "FEM vs BEM on the wh_sub01 three-shell head (shared data)", ()),
     "coil-inductance": ("coil_inductance", "coil inductance vs closed forms and Maxwell's rings", ()),
     "neuron-crosscheck": ("neuron_crosscheck", "axon thresholds vs NEURON", ("neuron",)),
+    "reciprocity": ("reciprocity_study", "reciprocity and ADM placement search vs brute-force FEM", ()),
 }
 
 

@@ -86,11 +86,12 @@ def part_b(head, field, target, grids):
     return rows
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--edge-mm", type=float, default=None)
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
     edge = args.edge_mm or (12.0 if args.quick else 8.0)
     grids = GRIDS[:4] if args.quick else GRIDS
     head = tf.head_models.concentric_spheres(edge_length=edge * 1e-3)
@@ -103,9 +104,9 @@ def main():
                                 "b": part_b(head, field, target, grids),
                                 "quadrature_points": len(field.currents.points)}
     out["platform"] = platform.platform()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS / "reciprocity.json", json.dumps(out, indent=2) + "\n")
-    write_text_atomic(RESULTS / "reciprocity.md", report(out, "python -m tmsfield.validation.reciprocity_study"
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out / "reciprocity.json", json.dumps(out, indent=2) + "\n")
+    write_text_atomic(args.out / "reciprocity.md", report(out, "python -m tmsfield.validation.reciprocity_study"
                                                          + (" --quick" if args.quick else "")))
 
 
