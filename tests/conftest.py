@@ -1,14 +1,18 @@
 """Shared fixtures: test data from ../shared/data, small meshes, array backends."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-
 import tmsfield as tf
 from tmsfield.core.backend import gpu_available
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# NEURON's InterViews GUI loader, once imported, makes VTK's off-screen renders in the same
+# process die with std::bad_alloc; the NEURON tests need no GUI
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+# no InterViews GUI: headless use, and it breaks VTK rendering in the same process
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
 CRRSS_MOD = r"""
 TITLE CRRSS mammalian node of Ranvier (Sweeney et al. 1987), potentials re rest
