@@ -4,8 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ..core.errors import TmsFieldError
+from ..viz.camera import VIEW_NAMES
 
 UNITS = click.Choice(["m", "mm"])
 
@@ -112,7 +114,7 @@ def head_convert(source, target, units, target_units):
 
 @click.group()
 def coil():
-    """Coils: show a coil's elements and electrical properties, convert coil files."""
+    """Coils: show a coil's elements and electrical properties, draw it, convert coil files."""
 
 
 @coil.command("info")
@@ -159,3 +161,37 @@ def coil_convert(spec, target):
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {target}")
+
+
+@coil.command("plot")
+@click.argument("spec")
+@click.option("--screenshot", "screenshot_path", type=click.Path(dir_okay=False), default=None,
+              help="Save a picture here (PNG) instead of opening a window (the default without a display: "
+                   "SPEC's name + .png).")
+@click.option("--view", "view_name", type=click.Choice(VIEW_NAMES), default="top", show_default=True,
+              help="Camera, in the coil's frame (z into the head, y the handle).")
+def coil_plot(spec, screenshot_path, view_name):
+    """Draw a coil (built-in name or .ccd/.tcd file) in its own frame: windings or dipoles and
+    the handle direction (needs tmsfield[viz]).
+
+    \b
+    Examples:
+      tmsfield coil plot figure8 --screenshot figure8.png
+      tmsfield coil plot Magstim_70mm_Fig8.ccd --view left
+    """
+    import tmsfield as tf
+    try:
+        from .. import viz
+        c = load_coil(spec)
+        interactive = screenshot_path is None and viz.has_display()
+        plotter = viz.add_coil(viz.new_plotter(off_screen=not interactive), tf.CoilPose(np.eye(4)), c)
+        if interactive:
+            viz.set_view(plotter, view_name, None)
+            plotter.show()
+            return
+        path = screenshot_path or f"{Path(spec).stem}.png"
+        viz.screenshot(plotter, path, view=view_name)
+        plotter.close()
+    except TmsFieldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}")

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from conftest import data_file
 from tmsfield.cli.main import main
@@ -131,3 +132,16 @@ def test_simulate_defaults_to_the_demo_head_over_its_motor_crown(tmp_path, monke
     refused = CliRunner().invoke(main, ["simulate", "--head", str(head), "--quiet", "--out", str(tmp_path / "x")])
     assert refused.exit_code == 1 and "--center-mm" in refused.output
     assert tf.load_head(head).n_tets > 0
+
+
+def test_coil_plot_writes_a_picture(tmp_path):
+    from tmsfield.viz import rendering_available
+    ok, why = rendering_available()
+    if not ok:
+        pytest.skip(f"no off-screen rendering here: {why}")
+    target = tmp_path / "figure8.png"
+    result = CliRunner().invoke(main, ["coil", "plot", "figure8", "--screenshot", str(target)])
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+    pixels = np.asarray(Image.open(target).convert("L"))
+    assert (pixels < 200).mean() > 0.01          # the windings, not a blank white frame

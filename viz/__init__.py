@@ -8,7 +8,7 @@ exists, or save a picture off-screen with :func:`screenshot`::
 
 pyvista is imported when a plot is made, not when this package is imported.
 """
-from ._pyvista import has_display, rendering_available
+from ._pyvista import has_display, new_plotter, rendering_available
 from .camera import VIEW_NAMES, set_view
 from .coil import add_coil
 from .compare import plot_comparison
@@ -22,6 +22,7 @@ __all__ = [
            "VIEW_NAMES",
            "add_coil",
            "has_display",
+           "new_plotter",
            "plot_comparison",
            "plot_field",
            "plot_glyphs",
