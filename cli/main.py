@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import TmsFieldError
+from .config import config_option, config_text
 from .files import coil, head, head_from_spec, load_coil
 from .optimize import optimize
 from .validate import validate
@@ -74,7 +75,9 @@ def main():
 @click.option("--picture/--no-picture", default=True, show_default=True,
               help="Also save field.png (|E| on the cortex, coil in place; needs tmsfield[viz]).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
-def simulate(head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
+@config_option
+@click.pass_context
+def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
              didt, conductivity, out_dir, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
@@ -84,9 +87,11 @@ def simulate(head_spec, edge_length_mm, method, order, coil_spec, center_mm, han
       tmsfield simulate --head sphere --method bem --out sphere_bem   # sphere head, BEM
       tmsfield simulate --head m2m_ernie/ernie.msh --coil Magstim_70mm_Fig8.ccd \\
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
+      tmsfield simulate --config ernie_c3/config.toml --out ernie_c3_again   # repeat a run
     """
     import tmsfield as tf
 
+    from ..core.files import write_text_atomic
     from ..core.progress import set_verbose
     set_verbose(not quiet)
     try:
@@ -103,12 +108,13 @@ def simulate(head_spec, edge_length_mm, method, order, coil_spec, center_mm, han
         result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
                              conductivities=_conductivities(conductivity))
         _write_outputs(result, Path(out_dir))
+        write_text_atomic(Path(out_dir) / "config.toml", config_text(ctx))
         pictured = picture and _write_picture(result, coil, Path(out_dir) / "field.png")
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
         click.echo(result.summary())
-        click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json"
+        click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json, config.toml"
                    + (", field.png" if pictured else ""))
 
 
