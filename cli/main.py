@@ -72,13 +72,16 @@ def main():
               help="Override a tissue conductivity; repeatable.")
 @click.option("--out", "out_dir", default="tmsfield_out", show_default=True, type=click.Path(file_okay=False),
               help="Output folder (field.msh, field.vtu, summary.txt, summary.json).")
+@click.option("--nifti-reference", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A NIfTI image (e.g. the subject's T1, affine in mm): also write magnE.nii.gz, |E| on its "
+                   "voxel grid (needs tmsfield[nifti]).")
 @click.option("--picture/--no-picture", default=True, show_default=True,
               help="Also save field.png (|E| on the cortex, coil in place; needs tmsfield[viz]).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
 @config_option
 @click.pass_context
 def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
-             didt, conductivity, out_dir, picture, quiet):
+             didt, conductivity, out_dir, nifti_reference, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -93,6 +96,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
 
     from ..core.files import write_text_atomic
     from ..core.progress import set_verbose
+    from ..solver.nifti import save_nifti
     set_verbose(not quiet)
     try:
         head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
@@ -109,13 +113,15 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
                              conductivities=_conductivities(conductivity))
         _write_outputs(result, Path(out_dir))
         write_text_atomic(Path(out_dir) / "config.toml", config_text(ctx))
+        if nifti_reference:
+            save_nifti(result, Path(out_dir) / "magnE.nii.gz", nifti_reference)
         pictured = picture and _write_picture(result, coil, Path(out_dir) / "field.png")
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
         click.echo(result.summary())
         click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json, config.toml"
-                   + (", field.png" if pictured else ""))
+                   + (", magnE.nii.gz" if nifti_reference else "") + (", field.png" if pictured else ""))
 
 
 def _write_picture(result, coil, path: Path) -> bool:

@@ -172,3 +172,34 @@ def test_config_file_repeats_a_run_and_bad_keys_are_refused(tmp_path):
     refused = runner.invoke(main, ["simulate", "--config", str(bad), "--out", str(tmp_path / "x")])
     assert refused.exit_code == 2 and "unknown key" in refused.output and "head" in refused.output
     assert not (tmp_path / "x").exists()
+
+
+def test_nifti_reference_gets_magnitude_on_its_voxel_grid(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    # a 4 mm grid, oblique (rotated 30° about z), covering the 95 mm sphere and beyond
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    affine = np.eye(4)
+    affine[:3, :3] = 4.0 * np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    affine[:3, 3] = -affine[:3, :3] @ np.full(3, 26.0)                  # voxel (26, 26, 26) at the origin
+    reference = tmp_path / "t1.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(np.zeros((53, 53, 53), np.int16), affine), reference)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1",
+                                       "--nifti-reference", str(reference), "--no-picture", "--quiet",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    image = nibabel.load(out / "magnE.nii.gz")
+    np.testing.assert_allclose(image.affine, affine)
+    data = np.asarray(image.dataobj)
+    assert data.shape == (53, 53, 53) and data.dtype == np.float32
+    # voxel centres: value = |E| sampled there (the same interpolation), 0 outside the head;
+    # rtol 1e-5 covers the float32 file (6e-8) and the repeat solve (agrees to ~2e-9)
+    import tmsfield as tf
+    res = tf.simulate(tf.head_models.concentric_spheres(edge_length=0.012), tf.coils.figure8(),
+                      tf.CoilPose.on_head(tf.head_models.concentric_spheres(edge_length=0.012),
+                                          center=(0, 0, 0.095), handle=(0, 1, 0), distance=0.004), order=1)
+    ijk = np.array([[26, 26, 26], [26, 26, 48], [26, 26, 52], [0, 0, 0]])
+    world = (ijk @ affine[:3, :3].T + affine[:3, 3]) * 1e-3
+    expected = np.nan_to_num(np.linalg.norm(res.sample(world), axis=1))
+    np.testing.assert_allclose(data[tuple(ijk.T)], expected, rtol=1e-5, atol=1e-6)
+    assert expected[0] > 0 and expected[1] > expected[0] and expected[2] == expected[3] == 0.0
