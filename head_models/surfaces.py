@@ -6,6 +6,23 @@ import numpy as np
 from .geometry import TET_FACES
 
 
+def _face_table(tets: np.ndarray):
+    """All faces of ``tets`` (4M, 3) oriented outward from their tetrahedron, the owner row of
+    each, the index of its unique (sorted) face, and whether it belongs to one tetrahedron only."""
+    faces = tets[:, TET_FACES].reshape(-1, 3)
+    owner = np.repeat(np.arange(len(tets)), 4)
+    _, inverse, counts = np.unique(np.sort(faces, axis=1), axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    return faces, owner, inverse, counts[inverse] == 1
+
+
+def boundary_faces(tets: np.ndarray):
+    """Faces of ``tets`` (M, 4) that belong to a single tetrahedron: (K, 3) oriented outward,
+    and the row of ``tets`` each belongs to, (K,)."""
+    faces, owner, _, once = _face_table(tets)
+    return faces[once], owner[once]
+
+
 def tet_faces(tets: np.ndarray, tags: np.ndarray):
     """Classify all tetrahedron faces.
 
@@ -13,12 +30,7 @@ def tet_faces(tets: np.ndarray, tags: np.ndarray):
     oriented outward with the tag of their element; ``inner`` (L, 3) faces between two
     different tags, oriented from the lower tag ``tag_lo`` towards ``tag_hi``.
     """
-    faces = tets[:, TET_FACES].reshape(-1, 3)
-    owner = np.repeat(np.arange(len(tets)), 4)
-    key = np.sort(faces, axis=1)
-    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    once = counts[inverse] == 1
+    faces, owner, inverse, once = _face_table(tets)
     outer = faces[once]
     outer_tag = tags[owner[once]]
 

@@ -195,9 +195,9 @@ def test_nifti_reference_gets_magnitude_on_its_voxel_grid(tmp_path):
     # voxel centres: value = |E| sampled there (the same interpolation), 0 outside the head;
     # rtol 1e-5 covers the float32 file (6e-8) and the repeat solve (agrees to ~2e-9)
     import tmsfield as tf
-    res = tf.simulate(tf.head_models.concentric_spheres(edge_length=0.012), tf.coils.figure8(),
-                      tf.CoilPose.on_head(tf.head_models.concentric_spheres(edge_length=0.012),
-                                          center=(0, 0, 0.095), handle=(0, 1, 0), distance=0.004), order=1)
+    sphere = tf.head_models.concentric_spheres(edge_length=0.012)
+    pose = tf.CoilPose.on_head(sphere, center=(0, 0, 0.095), handle=(0, 1, 0), distance=0.004)
+    res = tf.simulate(sphere, tf.coils.figure8(), pose, order=1)
     ijk = np.array([[26, 26, 26], [26, 26, 48], [26, 26, 52], [0, 0, 0]])
     world = (ijk @ affine[:3, :3].T + affine[:3, 3]) * 1e-3
     expected = np.nan_to_num(np.linalg.norm(res.sample(world), axis=1))

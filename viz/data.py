@@ -13,7 +13,8 @@ import dataclasses
 import numpy as np
 
 from ..core.errors import TmsFieldError
-from ..head_models.geometry import TET_FACES, triangle_normals
+from ..head_models.geometry import triangle_normals
+from ..head_models.surfaces import boundary_faces
 
 #: grey and white matter (SimNIBS tags): the "cortex" surface is the outer boundary of these
 BRAIN_TAGS = (1, 2)
@@ -89,11 +90,8 @@ def region_boundary(head, tags, name: str = "") -> Surface:
     select = np.flatnonzero(np.isin(head.tags, list(tags)))
     if not len(select):
         raise TmsFieldError(f"head {head.name!r} has no tetrahedra with tags {sorted(tags)}")
-    faces = head.tets[select][:, TET_FACES].reshape(-1, 3)
-    owner = np.repeat(select, 4)
-    _, inverse, counts = np.unique(np.sort(faces, axis=1), axis=0, return_inverse=True, return_counts=True)
-    once = counts[inverse.ravel()] == 1
-    faces, owner = faces[once], owner[once]
+    faces, owner = boundary_faces(head.tets[select])
+    owner = select[owner]
     used, compact = np.unique(faces, return_inverse=True)
     vertices = head.nodes[used]
     triangles = compact.reshape(-1, 3)

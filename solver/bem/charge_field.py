@@ -30,8 +30,9 @@ NEAR_FACTOR = 2.0
 #: observation points per facet for the near-field rows of the collocation operator: the exact
 #: near field averaged over the observation facet (1 = its centroid: plain collocation). On the
 #: 3-layer sphere (figure-8, 70 mm sphere) 3 points cut the error from 6.87 / 3.91 / 2.22 % to
-#: 0.50 / 0.40 / 0.29 % at 10 / 8 / 6 mm facets for 1.6-1.9x the near-field set-up; 6 points
-#: gave 0.57 / 0.79 % at 2.5-4x (validation/results/bem_sphere.md)
+#: 0.50 / 0.40 / 0.29 % at 10 / 8 / 6 mm facets for 1.6-1.9x the near-field set-up
+#: (validation/results/bem_sphere.md); 6 points gave 0.57 / 0.79 % at 10 / 8 mm for 3.2-4.3x
+#: (an ad-hoc run, 2026-11-21, not kept as a results file)
 NEAR_RULE = 3
 #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
 #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than
