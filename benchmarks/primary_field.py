@@ -3,7 +3,8 @@
 Writes benchmarks/results/primary_field.{md,json}. Run from the repository root:
 ``python benchmarks/primary_field.py``. Times are the best of ``REPEATS`` runs; the ratio
 direct/FMM is the figure to compare across machines. The same run measures the FMM error
-against the direct (exact) sums and the crossover used for ``method="auto"``.
+against the direct (exact) sums, the crossover used for ``method="auto"``, and time and error
+of the vector potential for several FMM precisions (the basis of ``coils.fmm.FMM_EPS``).
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import common
 import numpy as np
-
 import tmsfield as tf
+from tmsfield.coils import fmm
 from tmsfield.core.files import write_text_atomic
 
 REPEATS = 3
 N_POINTS = (1_000, 3_000, 10_000, 30_000, 100_000)
+#: FMM precisions compared at the largest point set
+EPS_SWEEP = (1e-3, 1e-4, 1e-5, 1e-6)
 OUT = Path("benchmarks/results")
 
 
@@ -31,11 +34,27 @@ def best_time(fn):
     return min(times), out
 
 
+def eps_sweep(name, coil, pts, pose, ref):
+    """Time and error of dA/dt by FMM at each precision in EPS_SWEEP, against ``ref``."""
+    default, out = fmm.FMM_EPS["A"], []
+    try:
+        for eps in EPS_SWEEP:
+            fmm.FMM_EPS["A"] = eps
+            t, a = best_time(lambda: coil.dadt(pts, pose, method="fmm"))
+            out.append({"coil": name, "eps": eps, "fmm_s": t,
+                        "rel_error": float(np.linalg.norm(a - ref) / np.linalg.norm(ref)),
+                        "max_error": float(np.abs(a - ref).max() / np.abs(ref).max())})
+            print(out[-1], flush=True)
+    finally:
+        fmm.FMM_EPS["A"] = default
+    return out
+
+
 def main():
     rng = np.random.default_rng(0)
     pose = tf.CoilPose.from_axes([0, 0, 0.099], [0, 0, -1], [0, 1, 0])
     coils = {"figure-8 dipoles": tf.coils.figure8(model="dipoles"), "figure-8 wire": tf.coils.figure8()}
-    rows = []
+    rows, sweep = [], []
     for name, coil in coils.items():
         for n in N_POINTS:
             p = rng.normal(size=(n, 3))
@@ -47,6 +66,7 @@ def main():
                          "pairs": n * coil.n_sources, "direct_s": t_direct, "fmm_s": t_fmm,
                          "speedup": t_direct / t_fmm, "fmm_rel_error": err})
             print(rows[-1], flush=True)
+        sweep += eps_sweep(name, coil, pts, pose, ref)
     machine = common.machine()
     lines = ["# Primary field dA/dt: direct sums vs FMM", "",
              f"Machine: {machine}; {time.strftime('%Y-%m-%d')}; best of {REPEATS}; "
@@ -55,9 +75,14 @@ def main():
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['coil']} | {r['sources']} | {r['points']} | {r['pairs']:.2e} | {r['direct_s']:.3f} | "
               f"{r['fmm_s']:.3f} | {r['speedup']:.1f} | {r['fmm_rel_error']:.1e} |" for r in rows]
+    lines += ["", (f"FMM precision for A, {N_POINTS[-1]:,} points (error against the direct sums; "
+                   f"`FMM_EPS['A']` = {fmm.FMM_EPS['A']:g}):"), "",
+              "| coil | eps | FMM (s) | rel. L2 error | max error / max |A| |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['coil']} | {r['eps']:g} | {r['fmm_s']:.3f} | {r['rel_error']:.1e} | {r['max_error']:.1e} |"
+              for r in sweep]
     OUT.mkdir(parents=True, exist_ok=True)
     write_text_atomic(OUT / "primary_field.md", "\n".join(lines) + "\n")
-    write_text_atomic(OUT / "primary_field.json", json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
+    write_text_atomic(OUT / "primary_field.json", json.dumps({"machine": machine, "rows": rows, "eps_sweep": sweep}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

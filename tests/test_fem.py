@@ -144,13 +144,32 @@ def test_solve_many_reuses_setup_and_matches_single_solves(coarse_sphere):
     poses = [tf.CoilPose.on_head(coarse_sphere, center=c, handle=(0, 1, 0))
              for c in [(0, 0, 0.095), (0.05, 0, 0.08), (0, -0.06, 0.07)]]
     solver = tf.FieldSolver(coarse_sphere)
-    cold = solver.solve_many(coil, poses, warm_start=False, verbose=False)
-    warm = solver.solve_many(coil, poses, verbose=False)
-    for pose, a, b in zip(poses, cold, warm):
-        assert np.array_equal(a.E, solver.solve(coil, pose).E)
-        # both stop at relative residual 1e-8; the fields then agree far below FEM error
-        assert np.abs(a.E - b.E).max() < 1e-5 * np.abs(a.E).max()
-    assert not np.allclose(cold[0].E, cold[1].E)
+    one_by_one = solver.solve_many(coil, poses, warm_start=False, batch_size=1, verbose=False)
+    block = solver.solve_many(coil, poses, verbose=False)
+    recycled = solver.solve_many(coil, poses, batch_size=2, verbose=False)
+    for pose, a, b, c in zip(poses, one_by_one, block, recycled):
+        single = solver.solve(coil, pose).E
+        # all stop at relative residual 1e-8; the fields then agree far below FEM error
+        for batched in (a, b, c):
+            assert np.abs(batched.E - single).max() < 1e-5 * np.abs(single).max()
+    assert not np.allclose(block[0].E, block[1].E)
+    assert block[0].provenance["solver"]["residual"] < 1e-8
+
+
+def test_block_cg_solves_every_column_in_fewer_iterations(coarse_sphere):
+    """Block CG against one-column CG on the same system: equal, zero and distinct columns."""
+    solver = tf.FieldSolver(coarse_sphere)
+    coil = tf.coils.figure8(model="dipoles")
+    rhs = [solver._load(solver._primary(coil, tf.CoilPose.on_head(coarse_sphere, center=c), 1e6, "auto", "auto",
+                                        {})[0]) for c in [(0, 0, 0.095), (0.05, 0, 0.08), (0, -0.06, 0.07)]]
+    B = np.column_stack([rhs[0], rhs[1], rhs[0], np.zeros_like(rhs[0]), rhs[2]])
+    phi, infos = solver.linear.solve_block(B)
+    singles = [solver.linear.solve(b) for b in B.T]
+    for column, (single, info) in zip(phi.T, singles):
+        scale = max(np.abs(single).max(), 1e-30)
+        assert np.abs(column - single).max() < 1e-6 * scale      # both at relative residual 1e-8
+    assert np.array_equal(phi[:, 3], np.zeros(len(phi)))
+    assert infos[0].iterations < max(info.iterations for _, info in singles)
 
 
 def test_solve_many_with_several_coils_and_bad_poses(coarse_sphere):

@@ -35,7 +35,8 @@ class GroundedAMGSolver:
     Galerkin matrix Pᵀ K P, a backward sweep (symmetric, so CG applies). Measured on P2
     spheres (CG to 1e-10): 45 vs 76 iterations and 1.2 vs 3.3 s at 49k tetrahedra, 54 vs 95
     and 3.4 vs 11 s at 155k, against AMG on the P2 matrix itself.
-    The hierarchy is built once; :meth:`solve` can be called for many right-hand sides.
+    The hierarchy is built once; :meth:`solve` can be called for many right-hand sides, and
+    :meth:`solve_block` solves several at once by block CG.
     """
 
     def __init__(self, matrix: sp.csr_matrix, ground: int = 0, tol: float = DEFAULT_TOL,
@@ -70,6 +71,56 @@ class GroundedAMGSolver:
         gauss_seidel(self.matrix, x, r, iterations=1, sweep="backward")
         return x
 
+    def _precondition(self, residuals: np.ndarray) -> np.ndarray:
+        """The preconditioner applied to each column of ``residuals`` (n, k)."""
+        return np.column_stack([self.preconditioner.matvec(r) for r in np.ascontiguousarray(residuals.T)])
+
+    def projection(self, rhs: np.ndarray, basis: np.ndarray) -> np.ndarray:
+        """Galerkin projection (N, k) of the solutions of ``rhs`` (N, k) onto the span of the
+        columns of ``basis`` (N, m), e.g. earlier solutions: the best start in that span in
+        the energy norm (earlier placements nearby: 47 → 34–42 CG iterations, P2, 194k)."""
+        V = basis[self.keep]
+        KV = self.matrix @ V
+        coefficients = np.linalg.lstsq(V.T @ KV, V.T @ rhs[self.keep], rcond=1e-12)[0]
+        start = np.zeros((self.n, rhs.shape[1]))
+        start[self.keep] = V @ coefficients
+        return start
+
+    def solve_block(self, rhs: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, list[SolveInfo]]:
+        """Solutions (N, k) with row ``ground`` = 0 for right-hand sides (N, k), and one
+        :class:`SolveInfo` per column, by preconditioned block CG (O'Leary 1980): all columns
+        share one growing Krylov space, so each needs fewer iterations than alone (47 → 32 for
+        8 placements, P2 on 194k tetrahedra). Search directions are re-orthonormalised every
+        step and dependent ones dropped (equal or converged columns).
+        ``x0`` (N, k) is an initial guess."""
+        from scipy.linalg import solve
+        B = rhs[self.keep]
+        norms = np.linalg.norm(B, axis=0)
+        norms[norms == 0] = 1.0                          # zero columns: solution 0, absolute test
+        X = np.zeros_like(B) if x0 is None else np.array(x0[self.keep], dtype=np.float64)
+        R = B - self.matrix @ X if x0 is not None else B.copy()
+        W = self._precondition(R)
+        iterations = 0
+        while iterations < MAX_ITER and (np.linalg.norm(R, axis=0) / norms).max() >= self.tol:
+            P = _orthonormal_columns(W)                   # search directions
+            if P.shape[1] == 0:
+                break
+            KP = self.matrix @ P
+            G = P.T @ KP
+            alpha = solve(G, P.T @ R, assume_a="pos")
+            X += P @ alpha
+            R -= KP @ alpha
+            iterations += 1
+            Z = self._precondition(R)
+            W = Z - P @ solve(G, KP.T @ Z, assume_a="pos")   # K-conjugate to P
+        residuals = np.linalg.norm(B - self.matrix @ X, axis=0) / norms
+        if residuals.max() > 10 * self.tol:
+            raise TmsFieldError(f"block CG did not converge: relative residual {residuals.max():.2e} after "
+                                f"{iterations} iterations (tolerance {self.tol:.0e}); check the mesh quality")
+        phi = np.zeros((self.n, B.shape[1]))
+        phi[self.keep] = X
+        return phi, [SolveInfo(iterations, float(r), self.tol) for r in residuals]
+
     def solve(self, rhs: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, SolveInfo]:
         """Solution φ (N,) with φ[ground] = 0, and its :class:`SolveInfo`."""
         b = rhs[self.keep]
@@ -91,3 +142,16 @@ class GroundedAMGSolver:
                                 f"{iterations} iterations (tolerance {self.tol:.0e}); check the mesh quality")
         phi[self.keep] = x
         return phi, SolveInfo(iterations, residual, self.tol)
+
+
+#: directions whose Gram eigenvalue is below this fraction of the largest are dependent
+#: (condition number of the kept block ≤ 1e6, so one orthonormalisation pass is accurate)
+DEPENDENT = 1e-12
+
+
+def _orthonormal_columns(W: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (n, r) of the columns of ``W`` (n, k), dropping dependent ones."""
+    eigenvalues, vectors = np.linalg.eigh(W.T @ W)
+    largest = eigenvalues.max()
+    keep = eigenvalues > DEPENDENT * largest if largest > 0 else np.zeros(len(eigenvalues), dtype=bool)
+    return W @ (vectors[:, keep] / np.sqrt(eigenvalues[keep]))
