@@ -130,7 +130,8 @@ class HeadMesh:
     def grey_matter_midsurface(self, gm_tag: int = 2, wm_tag: int = 1):
         """Surface halfway between the white-matter/grey-matter interface and the outer
         grey-matter boundary (where TMS effects are usually read out): each WM/GM vertex
-        moves halfway to the nearest outer-GM vertex whose midpoint lies in grey matter.
+        moves halfway to its closest point on the outer GM boundary (the closest whose
+        midpoint lies in grey matter).
 
         Returns (vertices (n, 3) in m, triangles (k, 3)). Raises MeshError when the mesh has no
         GM/WM interface (then sample on a surface of your own instead).

@@ -67,18 +67,46 @@ def winding_number(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray,
     return out
 
 
-def midsurface(nodes, inner_triangles, outer_triangles, accept=None, candidates: int = 8):
+def closest_points_on_triangles(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Closest point to each point (P, 3) on each of its triangles (P, C, 3 corners, 3) → (P, C, 3).
+
+    The projection onto the triangle's plane where it falls inside the triangle, else the
+    nearest point on its three edges."""
+    p = points[:, None, :]
+    a, b, c = corners[:, :, 0], corners[:, :, 1], corners[:, :, 2]
+    normal = np.cross(b - a, c - a)
+    normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-300)
+    projected = p - np.einsum("pci,pci->pc", p - a, normal)[..., None] * normal
+    inside = np.ones(projected.shape[:2], dtype=bool)
+    best = projected
+    best_distance = np.full(projected.shape[:2], np.inf)
+    for start, end, other in ((a, b, c), (b, c, a), (c, a, b)):
+        edge = end - start
+        # the projection is inside when it lies on the same side of every edge as the third corner
+        inside &= np.einsum("pci,pci->pc", np.cross(edge, projected - start), np.cross(edge, other - start)) >= 0
+        t = np.clip(np.einsum("pci,pci->pc", p - start, edge) / np.maximum(np.einsum("pci,pci->pc", edge, edge),
+                                                                            1e-300), 0.0, 1.0)
+        on_edge = start + t[..., None] * edge
+        distance = np.linalg.norm(p - on_edge, axis=-1)
+        nearer = distance < best_distance
+        best = np.where(nearer[..., None], on_edge, best)
+        best_distance = np.where(nearer, distance, best_distance)
+    return np.where(inside[..., None], projected, best)
+
+
+def midsurface(nodes, inner_triangles, outer_triangles, accept=None, candidates: int = 16):
     """Surface halfway between two surfaces: each vertex of ``inner_triangles`` moved halfway
-    to one of its ``candidates`` nearest vertices of ``outer_triangles`` — the nearest whose
-    midpoint ``accept`` (points (P, 3) → bool (P,)) takes, else the nearest.
-    Returns (vertices (n, 3), triangles (k, 3))."""
+    to its closest point on ``outer_triangles`` — among the ``candidates`` triangles with the
+    nearest centroids, the closest whose midpoint ``accept`` (points (P, 3) → bool (P,))
+    takes, else the closest. Returns (vertices (n, 3), triangles (k, 3))."""
     from scipy.spatial import cKDTree
     used, tris = np.unique(inner_triangles, return_inverse=True)
-    outer_nodes = np.unique(outer_triangles)
-    k = min(candidates, len(outer_nodes))
-    _, nearest = cKDTree(nodes[outer_nodes]).query(nodes[used], k=k)
-    nearest = nearest.reshape(len(used), k)
-    mids = 0.5 * (nodes[used][:, None, :] + nodes[outer_nodes[nearest]])    # (n, k, 3)
+    k = min(candidates, len(outer_triangles))
+    _, near = cKDTree(nodes[outer_triangles].mean(axis=1)).query(nodes[used], k=k)
+    near = near.reshape(len(used), k)
+    closest = closest_points_on_triangles(nodes[used], nodes[outer_triangles[near]])     # (n, k, 3)
+    order = np.argsort(np.linalg.norm(closest - nodes[used][:, None], axis=-1), axis=1)
+    mids = 0.5 * (nodes[used][:, None, :] + np.take_along_axis(closest, order[..., None], axis=1))
     choice = np.zeros(len(used), dtype=np.int64)
     if accept is not None:
         ok = accept(mids.reshape(-1, 3)).reshape(len(used), k)
