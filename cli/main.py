@@ -95,27 +95,36 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     import tmsfield as tf
 
     from ..core.files import write_text_atomic
-    from ..core.progress import set_verbose
+    from ..core.progress import set_verbose, timed
     from ..solver.nifti import save_nifti
     set_verbose(not quiet)
+    out, timings = Path(out_dir), {}
     try:
-        head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-        coil = load_coil(coil_spec)
-        if matsimnibs:
-            pose = tf.CoilPose.load(matsimnibs)
-        else:
-            if center_mm is None and center is None:
-                raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z or --matsimnibs")
-            center = center if center_mm is None else [v * 1e-3 for v in _vector(center_mm, "--center-mm")]
-            pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
-                                       handle=handle_default if handle is None else _vector(handle, "--handle"))
+        with timed(timings, "head"):
+            head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
+        with timed(timings, "coil placement"):
+            coil = load_coil(coil_spec)
+            if matsimnibs:
+                pose = tf.CoilPose.load(matsimnibs)
+            else:
+                if center_mm is None and center is None:
+                    raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z or --matsimnibs")
+                center = center if center_mm is None else [v * 1e-3 for v in _vector(center_mm, "--center-mm")]
+                pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
+                                           handle=handle_default if handle is None else _vector(handle, "--handle"))
         result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
                              conductivities=_conductivities(conductivity))
-        _write_outputs(result, Path(out_dir))
-        write_text_atomic(Path(out_dir) / "config.toml", config_text(ctx))
-        if nifti_reference:
-            save_nifti(result, Path(out_dir) / "magnE.nii.gz", nifti_reference)
-        pictured = picture and _write_picture(result, coil, Path(out_dir) / "field.png")
+        # the run's stages in order; summary.txt/.json are written before the last two are known
+        result.timings = {**timings, **result.timings}
+        with timed(result.timings, "writing outputs"):
+            _write_outputs(result, out)
+            write_text_atomic(out / "config.toml", config_text(ctx))
+            if nifti_reference:
+                save_nifti(result, out / "magnE.nii.gz", nifti_reference)
+        pictured = False
+        if picture:
+            with timed(result.timings, "picture"):
+                pictured = _write_picture(result, coil, out / "field.png")
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
@@ -142,13 +151,13 @@ def _write_picture(result, coil, path: Path) -> bool:
 
 
 def _write_outputs(result, out: Path) -> None:
+    """field.msh, field.vtu, summary.txt and summary.json of ``result`` in the folder ``out``."""
     from ..core.files import write_text_atomic
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "field.msh")
     result.save(out / "field.vtu")
     write_text_atomic(out / "summary.txt", result.summary() + "\n")
-    record = {"statistics": result.statistics(), "provenance": result.provenance_record()}
-    write_text_atomic(out / "summary.json", json.dumps(record, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(result.summary_record(), indent=2) + "\n")
 
 
 @main.command()

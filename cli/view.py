@@ -84,15 +84,17 @@ def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil
       tmsfield view run1/field.vtu --kind slices --view left --screenshot slices.png
     """
     from .. import viz
-    from ..core.progress import set_verbose
+    from ..core.progress import set_verbose, timed
     from ..neurons.field_file import load_field
     from .files import load_coil
     set_verbose(not quiet)
     limits = _pair(clim, "--clim", ",") if clim else None
     size = _pair(window_size, "--window-size", "x", int)
+    timings = {}
     try:
-        field = load_field(result)
-        pose, coil = _pose_and_coil(_result_folder(Path(result)))
+        with timed(timings, "loading the result"):
+            field = load_field(result)
+            pose, coil = _pose_and_coil(_result_folder(Path(result)))
         if coil_spec:
             coil = load_coil(coil_spec)
         if view_name is None:
@@ -104,13 +106,14 @@ def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil
                 raise TmsFieldError(f"cannot render off-screen here: {why}")
         options = {"quantity": quantity, "coil": coil, "pose": pose, "clim": limits,
                    "off_screen": not interactive, "window_size": size}
-        if kind == "surface":
-            plotter = viz.plot_field(field, surface=surface, **options)
-        elif kind == "slices":
-            plotter = viz.plot_slices(field, **options)
-        else:
-            options.pop("quantity")
-            plotter = viz.plot_glyphs(field, **options)
+        with timed(timings, "building the scene"):
+            if kind == "surface":
+                plotter = viz.plot_field(field, surface=surface, **options)
+            elif kind == "slices":
+                plotter = viz.plot_slices(field, **options)
+            else:
+                options.pop("quantity")
+                plotter = viz.plot_glyphs(field, **options)
         if interactive:
             viz.set_view(plotter, view_name, pose)
             plotter.show()
@@ -118,8 +121,9 @@ def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil
         if screenshot_path is None:
             screenshot_path = _result_folder(Path(result)) / f"view_{view_name}.png"
             log.info("no display: saving a screenshot instead of opening a window")
-        viz.screenshot(plotter, screenshot_path, view=view_name, pose=pose)
-        plotter.close()
+        with timed(timings, "rendering"):
+            viz.screenshot(plotter, screenshot_path, view=view_name, pose=pose)
+            plotter.close()
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:

@@ -1,13 +1,31 @@
-"""Logging and progress bars. Library code logs to ``logging.getLogger("tmsfield")``."""
+"""Logging, progress bars and stage status lines. Library code logs to ``logging.getLogger("tmsfield")``."""
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
+import threading
 import time
 
 from tqdm.auto import tqdm
 
 log = logging.getLogger("tmsfield")
+
+#: a stage shows its status line once it has run this long (s); shorter ones stay silent
+STATUS_DELAY = 1.0
+#: how often a shown status line updates its elapsed time (s)
+STATUS_REFRESH = 0.25
+
+
+class _TqdmHandler(logging.Handler):
+    """Log records to the current ``sys.stderr`` through ``tqdm.write``, which clears and redraws
+    any bar or status line around them instead of breaking it."""
+
+    def emit(self, record):
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
 
 
 def set_verbose(verbose: bool | str | int | None) -> None:
@@ -22,7 +40,7 @@ def set_verbose(verbose: bool | str | int | None) -> None:
         level = int(verbose)
     log.setLevel(level)
     if not log.handlers:
-        handler = logging.StreamHandler()
+        handler = _TqdmHandler()
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         log.addHandler(handler)
 
@@ -32,12 +50,47 @@ def progress(iterable=None, *, total=None, desc=None, verbose=True):
     return tqdm(iterable, total=total, desc=desc, disable=not verbose, leave=False)
 
 
+def stages_shown(verbose: bool | None = None) -> bool:
+    """Whether :func:`timed` shows status lines: ``verbose`` if given, else whether the package
+    logger is at INFO or more detailed (``set_verbose(True)``, the CLI without ``--quiet``)."""
+    return log.isEnabledFor(logging.INFO) if verbose is None else bool(verbose)
+
+
 @contextlib.contextmanager
-def timed(timings: dict, stage: str):
-    """Record the wall time of a ``with`` block in ``timings[stage]`` (seconds)."""
-    t0 = time.perf_counter()
+def _status_line(stage: str):
+    """While the ``with`` block runs past :data:`STATUS_DELAY`, a stderr line "stage: 3.2 s"
+    that a background thread updates every :data:`STATUS_REFRESH` s; cleared at the end."""
+    start, done, shown = time.perf_counter(), threading.Event(), []
+
+    def label():
+        return f"{stage}: {time.perf_counter() - start:.1f} s"
+
+    def tick():
+        if done.wait(STATUS_DELAY):
+            return
+        shown.append(tqdm(desc=label(), bar_format="{desc}", leave=False))
+        while not done.wait(STATUS_REFRESH):
+            shown[0].set_description_str(label())
+
+    thread = threading.Thread(target=tick, name=f"tmsfield status: {stage}", daemon=True)
+    thread.start()
     try:
         yield
+    finally:
+        done.set()
+        thread.join()
+        for line in shown:
+            line.close()
+
+
+@contextlib.contextmanager
+def timed(timings: dict, stage: str, *, verbose: bool | None = None):
+    """Record the wall time of a ``with`` block in ``timings[stage]`` (seconds) and, where
+    :func:`stages_shown` (``verbose``), show the stage on stderr while it runs over a second."""
+    t0 = time.perf_counter()
+    try:
+        with _status_line(stage) if stages_shown(verbose) else contextlib.nullcontext():
+            yield
     finally:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
         log.debug("%s: %.3f s", stage, timings[stage])

@@ -36,12 +36,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import numpy as np
 
 from ..core.errors import MeshError
-from ..core.progress import progress
+from ..core.progress import timed
 from .cache import cache_dir, cache_key, load_arrays, save_arrays
 from .from_surfaces import from_surfaces
 from .gmsh_session import gmsh_session
@@ -50,7 +49,8 @@ from .mesh import HeadMesh
 log = logging.getLogger("tmsfield")
 
 #: bump when the generated geometry or meshing changes: it keys the cache
-GENERATOR_VERSION = 1
+#: (2: Netgen's optimiser after gmsh's, see :func:`generate`)
+GENERATOR_VERSION = 2
 
 MM = 1e-3
 #: scalp semi-axes (m): a (x, half breadth), b (y, half length), c_up (z above the ear line), c_down
@@ -383,16 +383,24 @@ def demo_head_path(resolution="default", *, seed: int = 0):
 
 
 def generate(resolution="default", *, seed: int = 0, name: str = "demo head", verbose=False):
-    """Generate the demo head without the cache: (HeadMesh, the five surfaces it fills)."""
-    t0 = time.perf_counter()
-    gmsh_verbose = verbose == "debug"
-    with progress(total=2, desc="demo head", verbose=bool(verbose)) as bar:
+    """Generate the demo head without the cache: (HeadMesh, the five surfaces it fills).
+
+    ``verbose``: a status line per stage on stderr and the timings in the log; "debug" also
+    shows gmsh's output.
+    """
+    timings, gmsh_verbose = {}, verbose == "debug"
+    with timed(timings, "demo head: surfaces", verbose=bool(verbose)):
         surfaces, _, volume_size = demo_surfaces(resolution, seed=seed, verbose=gmsh_verbose)
-        bar.update()
+    with timed(timings, "demo head: tetrahedra", verbose=bool(verbose)), gmsh_session(gmsh_verbose) as gmsh:
+        # from_surfaces meshes inside this session and so keeps its options: Netgen's optimiser
+        # (edge splits and swaps) removes the flat tetrahedra between the stretched triangles of
+        # steep sulcal walls. Shape 6√2·V/ℓ_rms³, min / share < 0.05, before → after: coarse
+        # 0.007 / 0.02 % → 0.058 / 0; default 0.003 / 0.11 % → 0.044 / 0.001 %; generation
+        # time 4.8 → 8.4 s and 16 → 33 s on 2 cores (load ≈ 2)
+        gmsh.option.setNumber("Mesh.OptimizeNetgen", 1)
         head = from_surfaces(surfaces, tags=TAGS, size=volume_size, name=name, verbose=gmsh_verbose)
-        bar.update()
     log.info("generated the demo head (%s, seed %d) in %.1f s: %d nodes, %d tetrahedra",
-             resolution, seed, time.perf_counter() - t0, head.n_nodes, head.n_tets)
+             resolution, seed, sum(timings.values()), head.n_nodes, head.n_tets)
     return head, surfaces
 
 

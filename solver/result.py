@@ -13,10 +13,13 @@ import numpy as np
 from ..core.errors import FileFormatError, TmsFieldError
 from ..core.files import atomic_path
 from ..head_models.io import to_meshio, write_mesh
+from ..head_models.surfaces import SurfaceDistance, outer_boundary
 from ..head_models.tissues import tissue_name
 from .recovery import node_average
 
 INTERPOLATIONS = ("auto", "recovered", "native", "element")
+#: SimNIBS tags of the brain (white and grey matter): the region of the half-value depth
+BRAIN_TAGS = (1, 2)
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -135,13 +138,44 @@ class FieldResult:
             }
         return stats
 
+    @property
+    def has_brain(self) -> bool:
+        """Whether the head has white or grey matter (tags :data:`BRAIN_TAGS`)."""
+        return bool(np.isin(self.tags, BRAIN_TAGS).any())
+
+    @functools.cached_property
+    def half_value_depth(self) -> float:
+        """Half-value depth d½ (m) of Deng, Lisanby & Peterchev (Brain Stimul. 2013): the distance
+        from the brain's outer (cortical) surface to the deepest brain element whose |E| is at
+        least half the peak, the peak being the 99.9th percentile of |E| over the brain volume.
+
+        The brain is the white and grey matter (tags :data:`BRAIN_TAGS`); depths are those of the
+        element centroids, measured to the outer boundary of those tetrahedra (cavities such as
+        ventricles excluded), so d½ is resolved to about the element size. Raises TmsFieldError
+        for a head without brain tags (see :attr:`has_brain`). Computed on first use (~1 s for
+        240k tetrahedra).
+        """
+        if not self.has_brain:
+            raise TmsFieldError(f"{self.head.name!r} has no brain (tags {BRAIN_TAGS}: white and grey "
+                                f"matter; it has tags {self.head.tissue_tags}): no half-value depth")
+        brain = np.flatnonzero(np.isin(self.tags, BRAIN_TAGS))
+        mag = self.magnE[brain]
+        above = brain[mag >= 0.5 * weighted_percentile(mag, self.head.volumes[brain], 99.9)]
+        surface = outer_boundary(self.head.nodes, self.head.tets[brain])
+        return SurfaceDistance(self.head.nodes, surface).max(self.head.centroids[above])
+
     def summary(self) -> str:
-        """Human-readable table of :meth:`statistics` and the stage timings."""
+        """Human-readable table of :meth:`statistics`, the half-value depth and the stage timings."""
         rows = [f"{'tag':>4} {'tissue':<14} {'|E| p99.9':>10} {'max':>9} {'mean':>9} {'V>50%':>9}",
                 f"{'':>4} {'':<14} {'(V/m)':>10} {'(V/m)':>9} {'(V/m)':>9} {'(cm³)':>9}"]
         for tag, s in self.statistics().items():
             rows.append(f"{tag:>4} {s['tissue']:<14} {s['p99.9_V_per_m']:>10.4g} {s['max_V_per_m']:>9.4g} "
                         f"{s['mean_V_per_m']:>9.4g} {s['volume_above_half_peak_cm3']:>9.4g}")
+        if self.has_brain:
+            rows.append(f"depth d½ {1e3 * self.half_value_depth:.1f} mm below the cortical surface (the deepest "
+                        "brain element with |E| ≥ 50 % of the brain's p99.9)")
+        else:
+            rows.append(f"depth d½: n/a (no brain tags {BRAIN_TAGS} in this head)")
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
         head = f"E-field on {self.head.name!r} ({self.head.n_tets} tetrahedra), coil " \
@@ -173,12 +207,10 @@ class FieldResult:
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
-                                        E=self.E, E_corners=self.E_corners, phi=self.phi, sigma=self.sigma,
-                                        unknowns=self.unknowns,
-                                        provenance=json.dumps(self.provenance_record()))
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
+                                    E=self.E, E_corners=self.E_corners, phi=self.phi, sigma=self.sigma,
+                                    unknowns=self.unknowns, provenance=json.dumps(self.provenance_record()))
             return
         if suffix not in (".msh", ".vtu"):
             raise FileFormatError(f"{path}: unsupported result format; use .msh, .vtu or .npz")
@@ -191,6 +223,13 @@ class FieldResult:
     def provenance_record(self) -> dict:
         """Provenance plus timings and the pose, as JSON-ready data."""
         return provenance_record(self)
+
+    def summary_record(self) -> dict:
+        """:meth:`statistics` (by tag), the half-value depth in mm (None without brain tags) and
+        :meth:`provenance_record`, as JSON-ready data (``tmsfield simulate`` writes summary.json)."""
+        depth = 1e3 * self.half_value_depth if self.has_brain else None
+        return {"statistics": self.statistics(), "half_value_depth_mm": depth,
+                "provenance": self.provenance_record()}
 
 
 def provenance_record(result) -> dict:

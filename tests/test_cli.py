@@ -20,7 +20,8 @@ def test_simulate_default_job_writes_outputs(tmp_path):
     record = json.loads((out / "summary.json").read_text())
     assert record["provenance"]["solver"]["method"] == "fem"
     assert record["statistics"]["5"]["p99.9_V_per_m"] > 0
-    assert "scalp" in result.output
+    assert record["half_value_depth_mm"] is None                     # the sphere has no brain tags
+    assert "scalp" in result.output and "depth d½: n/a" in result.output
 
 
 def test_simulate_with_ccd_matrix_and_conductivity(tmp_path, shared_data):
@@ -130,6 +131,9 @@ def test_simulate_defaults_to_the_demo_head_over_its_motor_crown(tmp_path, monke
     record = json.loads((out / "summary.json").read_text())
     assert record["provenance"]["head"]["name"].startswith("demo")
     assert set(record["statistics"]) == {"1", "2", "3", "4", "5"}
+    # d½ of a figure-8 coil: 0.9-3.4 cm over the 50 coils of Deng et al. (Brain Stimul. 2013,
+    # sphere model); measured here 13.3 mm (default resolution, P2: 13.5 mm)
+    assert 9 <= record["half_value_depth_mm"] <= 34
     refused = CliRunner().invoke(main, ["simulate", "--head", str(head), "--quiet", "--out", str(tmp_path / "x")])
     assert refused.exit_code == 1 and "--center-mm" in refused.output
     assert tf.load_head(head).n_tets > 0
@@ -203,3 +207,16 @@ def test_nifti_reference_gets_magnitude_on_its_voxel_grid(tmp_path):
     expected = np.nan_to_num(np.linalg.norm(res.sample(world), axis=1))
     np.testing.assert_allclose(data[tuple(ijk.T)], expected, rtol=1e-5, atol=1e-6)
     assert expected[0] > 0 and expected[1] > expected[0] and expected[2] == expected[3] == 0.0
+
+
+def test_simulate_shows_each_stage_while_it_runs_unless_quiet(tmp_path, monkeypatch):
+    from tmsfield.core import progress
+    monkeypatch.setattr(progress, "STATUS_DELAY", 0.0)      # show every stage, not only those over 1 s
+    args = ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1", "--no-picture"]
+    loud = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "loud")])
+    assert loud.exit_code == 0, loud.output
+    for stage in ("head", "assembly", "solve", "writing outputs"):   # each ≥ 0.05 s here
+        assert f"\r{stage}: " in loud.stderr, stage
+    assert "writing outputs" in loud.stdout.splitlines()[-2]           # the summary's time per stage
+    quiet = CliRunner().invoke(main, [*args, "--quiet", "--out", str(tmp_path / "quiet")])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""

@@ -111,9 +111,10 @@ def test_mesh_quality(head):
     edges = np.stack([p[:, a] - p[:, b] for a, b in ((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))], axis=1)
     rms = np.sqrt((edges**2).sum(axis=2).mean(axis=1))
     shape = 6 * np.sqrt(2) * volumes / rms**3           # 1 for a regular tetrahedron
-    # the surface triangles are kept, so a few flat tetrahedra span the thin CSF between two
-    # surfaces (coarse: min 0.007, 0.02 % below 0.05); none is degenerate
-    assert shape.min() > 1e-3 and np.mean(shape < 0.05) < 1e-3 and np.median(shape) > 0.5
+    # the surface triangles are kept, and those on steep sulcal walls are stretched: gmsh's own
+    # optimiser left flat tetrahedra between them (coarse: min 0.007, 0.02 % below 0.05);
+    # Netgen's after it removes them (coarse: min 0.058, none below 0.05; default: 0.044, 0.001 %)
+    assert shape.min() > 0.03 and np.median(shape) > 0.5
 
 
 def test_same_seed_same_mesh_and_the_cache(generated, tmp_path, monkeypatch):

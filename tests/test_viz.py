@@ -55,6 +55,18 @@ def scene():
             "other": solver.solve(coil, other, didt=1e6)}
 
 
+@pytest.fixture(scope="module")
+def demo():
+    """What `tmsfield simulate` computes without arguments, on the coarse demo head: the built-in
+    figure-8 4 mm over the motor-like crown (landmark handle), P2 FEM. About 6 s on 2 cores with
+    the head in the cache ($TMSFIELD_CACHE_DIR or ~/.cache/tmsfield); generating it adds ~8 s once."""
+    head = tf.head_models.demo_head("coarse")
+    marks = tf.head_models.demo_head_landmarks()
+    coil = tf.coils.builtin("figure8")
+    pose = tf.CoilPose.on_head(head, center=marks.motor_hotspot, handle=marks.handle, distance=0.004)
+    return {"coil": coil, "result": tf.simulate(head, coil, pose, didt=1e6, order=2)}
+
+
 def check_image(path: Path, name: str) -> float:
     """Compare the screenshot ``path`` with tests/images/``name``.png; return the error."""
     import pyvista as pv
@@ -121,6 +133,33 @@ def test_threshold_map(rendering, scene, tmp_path):
     check_image(shoot(p, tmp_path / "thresholds_left.png", "left"), "thresholds_left")
 
 
+# Demo head. Measured compare_images errors of variants against the references (Mesa llvmpipe):
+# cortex seen down the coil axis: colour range 5 / 10 / 20 % wider 330 / 520 / 840, camera
+# turned 1° / 2° 560 / 1200, the coil 5 mm sideways (same colour range, same drawn pose) 320, the
+# handle turned 20° 570, the coil gone ~3600. Coronal slice: camera 1° / 2° 1070 / 1370, colour
+# range 10 / 30 % wider 250 / 540, coil gone ~17700: its hot spot covers few pixels, so it
+# watches the geometry, camera and layers; the cortex view watches the field and colours.
+def test_demo_cortex_with_coil_looking_down_the_coil(rendering, demo, tmp_path):
+    """The picture of `tmsfield simulate`: |E| on the folded cortex, hot spot under the coil."""
+    p = viz.plot_field(demo["result"], coil=demo["coil"])
+    check_image(shoot(p, tmp_path / "demo_cortex_coil.png", "coil"), "demo_cortex_coil")
+
+
+def test_demo_coronal_slice_through_the_coil_from_the_front(rendering, demo, tmp_path):
+    p = viz.plot_slices(demo["result"], normals="y", coil=demo["coil"])
+    check_image(shoot(p, tmp_path / "demo_slice_front.png", "front"), "demo_slice_front")
+
+
+def test_tolerance_catches_a_wider_colour_range_on_the_demo_cortex(rendering, demo, tmp_path):
+    import pyvista as pv
+    p = viz.plot_field(demo["result"], coil=demo["coil"])
+    field = next(actor for name, actor in p.renderer.actors.items() if name.startswith("E on"))
+    low, high = field.mapper.scalar_range
+    field.mapper.scalar_range = (low, 1.2 * high)
+    out = shoot(p, tmp_path / "wide.png", "coil")
+    assert pv.compare_images(str(IMAGES / "demo_cortex_coil.png"), str(out)) > IMAGE_TOLERANCE
+
+
 def test_tolerance_catches_a_missing_coil(rendering, scene, tmp_path):
     """The tolerance is tight enough to see the coil vanish from the picture."""
     import pyvista as pv
@@ -145,6 +184,32 @@ def test_cli_view_writes_a_screenshot(rendering, scene, tmp_path):
         res = CliRunner(env=env).invoke(main, ["view", str(run / "field.vtu"), "--quiet"])
         assert res.exit_code == 0, res.output
         assert (run / "view_coil.png").stat().st_size > 1000
+
+
+def test_cli_view_opens_a_window_where_a_display_exists(rendering, scene, tmp_path, monkeypatch):
+    """The interactive branch, without a display here (no Xvfb either): has_display reports one
+    and Plotter.show records the scene instead of opening the window."""
+    import pyvista as pv
+    from tmsfield.cli.main import _write_outputs
+    run = tmp_path / "run"
+    run.mkdir()
+    _write_outputs(scene["result"], run)
+    before = set(run.iterdir())
+    shown = []
+
+    def show(plotter, *args, **kwargs):
+        shown.append({"off_screen": plotter.off_screen, "actors": set(plotter.renderer.actors),
+                      "direction": np.asarray(plotter.camera.direction)})
+        plotter.close()
+
+    monkeypatch.setattr(viz, "has_display", lambda: True)
+    monkeypatch.setattr(pv.Plotter, "show", show)
+    res = CliRunner().invoke(main, ["view", str(run), "--view", "top"])
+    assert res.exit_code == 0, res.output
+    assert len(shown) == 1 and not shown[0]["off_screen"]
+    assert {"E on tag-3 surface", "coil windings", "coil handle", "title"} <= shown[0]["actors"]
+    np.testing.assert_allclose(shown[0]["direction"], [0.0, 0.0, -1.0], atol=1e-9)   # looking down
+    assert set(run.iterdir()) == before and "wrote" not in res.output                 # no picture
 
 
 # --- no rendering needed ----------------------------------------------------------------

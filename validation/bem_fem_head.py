@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 import tmsfield as tf
-from scipy.spatial import cKDTree
 from tmsfield.core.files import write_text_atomic
+from tmsfield.head_models.surfaces import SurfaceDistance, point_distances
 from tmsfield.solver.bem import BEMSolver, Interfaces
 from tmsfield.solver.fem.solver import FEMSolver
 
@@ -69,43 +69,17 @@ def split4(vertices, faces):
     return new, np.vstack([np.c_[a, m01, m20], np.c_[m01, b, m12], np.c_[m20, m12, c], np.c_[m01, m12, m20]])
 
 
-def point_triangle_distance(p, a, b, c):
-    """Exact distance (N,) from points p to triangles (a, b, c), all (N, 3): the closest point
-    by Voronoi regions (Ericson, Real-Time Collision Detection, 5.1.5)."""
-    dot = lambda u, v: np.einsum("ij,ij->i", u, v)
-    ab, ac = b - a, c - a
-    d1, d2 = dot(ab, p - a), dot(ac, p - a)
-    d3, d4 = dot(ab, p - b), dot(ac, p - b)
-    d5, d6 = dot(ab, p - c), dot(ac, p - c)
-    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        total = va + vb + vc
-        q = a + (vb / total)[:, None] * ab + (vc / total)[:, None] * ac          # face interior
-        t_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-        q = np.where(((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0))[:, None], b + t_bc[:, None] * (c - b), q)
-        q = np.where(((vb <= 0) & (d2 >= 0) & (d6 <= 0))[:, None], a + (d2 / (d2 - d6))[:, None] * ac, q)
-        q = np.where(((vc <= 0) & (d1 >= 0) & (d3 <= 0))[:, None], a + (d1 / (d1 - d3))[:, None] * ab, q)
-    q = np.where(((d6 >= 0) & (d5 <= d6))[:, None], c, q)
-    q = np.where(((d3 >= 0) & (d4 <= d3))[:, None], b, q)
-    q = np.where(((d1 <= 0) & (d2 <= 0))[:, None], a, q)
-    return np.linalg.norm(p - q, axis=1)
-
-
-def surface_distance(points, vertices, faces, candidates: int = 24):
-    """Distance (P,) from points to a triangle surface: exact over the ``candidates`` facets
-    with the nearest centroids (enough for ~6 mm facets; checked against all facets below)."""
-    _, idx = cKDTree(vertices[faces].mean(axis=1)).query(points, k=candidates)
-    f = faces[idx.ravel()]
-    d = point_triangle_distance(np.repeat(points, candidates, axis=0), *(vertices[f[:, i]] for i in range(3)))
-    return d.reshape(len(points), candidates).min(axis=1)
+def surface_distance(points, vertices, faces):
+    """Exact distance (P,) m from points to a triangle surface."""
+    return SurfaceDistance(vertices, faces)(points)
 
 
 def check_distance(points, vertices, faces, distance, every: int = 400):
     """Largest disagreement (m) with the brute-force distance over all facets, every ``every``-th point."""
     sub = points[::every]
-    brute = [point_triangle_distance(np.repeat(p[None], len(faces), 0), *(vertices[faces[:, i]] for i in range(3))).min()
-             for p in sub]
-    return float(np.max(np.abs(np.array(brute) - distance[::every])))
+    corners = vertices[faces]
+    brute = point_distances(sub, np.broadcast_to(corners, (len(sub),) + corners.shape)).min(axis=1)
+    return float(np.max(np.abs(brute - distance[::every])))
 
 
 # --- coil placements ---------------------------------------------------------------------
