@@ -77,7 +77,8 @@ class FEMSolver(PlacementSolver):
         potentials (the best combination of them in the energy norm)."""
         timings = [dict(self.timings) for _ in poses]
         primaries = [self._primary(c, p, didt, method, backend, t) for c, p, t in zip(coils, poses, timings)]
-        with timed(shared := {}, "solve"):
+        shared = {}
+        with timed(shared, "solve"):
             rhs = np.column_stack([self._load(dadt) for dadt, _ in primaries])
             start = self.linear.projection(rhs, np.column_stack([r.unknowns for r in previous])) if previous else None
             phi, infos = self.linear.solve_block(rhs, x0=start)
