@@ -14,10 +14,10 @@ import numpy as np
 from . import kernels
 
 #: requested FMM precision per field: the loosest eps whose measured error against exact sums
-#: stays below 1e-6 relative. A at eps 1e-4: 1.4e-7 (figure-8 dipoles), 3.0e-8 (wire), 1.2e-7
-#: (Magstim and MagVenture .ccd), the same as at eps 1e-6 and 1.5× faster (at eps 1e-3: 1e-4,
-#: too coarse); measured on 3,000 near-coil points and a 100k–200k point head-sized ball,
-#: benchmarks/results/primary_field.md. B at eps 1e-6: 2.8e-6 max (Magstim .ccd, 20k points),
+#: stays below 1e-6 relative. A at eps 1e-4, 100k points in a head-sized ball
+#: (benchmarks/results/primary_field.md): 2.5e-7 (figure-8 dipoles), 1.1e-7 (wire), as at eps
+#: 1e-6 (2.1e-7, 1.1e-7) and 1.6× faster; at eps 1e-3 1.2e-4, too coarse. Checked once by hand
+#: against FMM at eps 1e-10: Magstim and MagVenture .ccd 1.2e-7 at eps 1e-4. B at eps 1e-6: 2.8e-6 max (Magstim .ccd, 20k points),
 #: at eps 1e-8: 1.1e-9. tests/test_coil_fields.py::test_fmm_agrees_with_direct checks both.
 FMM_EPS = {"A": 1e-4, "B": 1e-8}
 #: Gauss points per segment in the far field, and the near-field radius in segment lengths

@@ -28,13 +28,14 @@ class PlacementSolver:
         coils = list(coil) if isinstance(coil, (list, tuple)) else [coil] * len(poses)
         if len(coils) != len(poses):
             raise PlacementError(f"got {len(coils)} coils for {len(poses)} poses")
-        if int(batch_size) < 1:
+        size = int(batch_size)
+        if size < 1:
             raise PlacementError(f"batch_size must be a positive integer, got {batch_size}")
         results = []
         with progress(total=len(poses), desc="placements", verbose=verbose) as bar:
-            for start in range(0, len(poses), int(batch_size)):
-                chunk = slice(start, start + int(batch_size))
-                previous = results[-int(batch_size):] if warm_start else None
+            for start in range(0, len(poses), size):
+                chunk = slice(start, start + size)
+                previous = results[-size:] if warm_start else None
                 results += self.solve_batch(coils[chunk], poses[chunk], didt=didt, method=method,
                                             backend=backend, previous=previous)
                 bar.update(len(results) - bar.n)
