@@ -16,6 +16,11 @@ from ..core.units import length_scale
 
 #: tolerance on RᵀR = I and det R = 1
 ORTHONORMAL_TOL = 1e-6
+#: a handle closer than this to the coil axis (degrees) leaves the coil's rotation undefined
+MIN_HANDLE_AXIS_ANGLE_DEG = 5.0
+#: coil centres (and requested positions) farther than this from the scalp (m) are refused: the
+#: usual cause is millimetres given to an argument in metres (a coil sits 0-10 mm above the skin)
+MAX_SCALP_DISTANCE = 0.030
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -25,8 +30,10 @@ class CoilPose:
 
     def __post_init__(self):
         m = np.array(self.matrix, dtype=np.float64)
-        if m.shape != (4, 4) or not np.isfinite(m).all():
-            raise PlacementError(f"pose must be a finite 4x4 matrix, got shape {m.shape}")
+        if m.shape != (4, 4):
+            raise PlacementError(f"pose must be a 4x4 matrix, got shape {m.shape}")
+        if not np.isfinite(m).all():
+            raise PlacementError(f"pose must be finite, got {m.tolist()}")
         rot = m[:3, :3]
         if (np.abs(rot.T @ rot - np.eye(3)).max() > ORTHONORMAL_TOL
                 or abs(np.linalg.det(rot) - 1) > ORTHONORMAL_TOL
@@ -55,10 +62,13 @@ class CoilPose:
         """Pose at ``center`` (m) with z' along ``normal`` (into the head) and y' along the
         part of ``handle`` orthogonal to it."""
         z = _unit(normal, "normal")
-        y = np.asarray(handle, float) - np.dot(handle, z) * z
-        if np.linalg.norm(y) < 1e-9 * max(np.linalg.norm(handle), 1e-300):
-            raise PlacementError("handle direction is parallel to the coil axis")
-        y = _unit(y, "handle")
+        handle = _unit(handle, "handle")
+        angle = np.degrees(np.arccos(min(1.0, abs(float(np.dot(handle, z))))))
+        if angle < MIN_HANDLE_AXIS_ANGLE_DEG:
+            raise PlacementError(f"handle direction {np.round(handle, 4).tolist()} is (nearly) parallel to the coil axis: {angle:.2g}° from "
+                                 f"{np.round(z, 4).tolist()} (at least {MIN_HANDLE_AXIS_ANGLE_DEG:g}° needed): "
+                                 "give a handle direction along the scalp, e.g. towards the back of the head")
+        y = _unit(handle - np.dot(handle, z) * z, "handle")
         m = np.eye(4)
         m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = np.cross(y, z), y, z, center
         return cls(m)
@@ -66,10 +76,21 @@ class CoilPose:
     @classmethod
     def on_head(cls, head, center, handle=(0.0, 1.0, 0.0), distance: float = 0.004) -> CoilPose:
         """Place the coil over the scalp point nearest to ``center`` (m), ``distance`` (m)
-        from the skin along the outward normal, z' into the head, y' towards ``handle``."""
-        if not np.isfinite(distance) or distance < 0:
-            raise PlacementError(f"coil-scalp distance must be >= 0 m, got {distance}")
-        point, outward = head.closest_surface_point(np.asarray(center, float))
+        from the skin along the outward normal, z' into the head, y' towards ``handle``.
+
+        Raises PlacementError when ``center`` is more than :data:`MAX_SCALP_DISTANCE` from the
+        scalp or ``distance`` exceeds it (both usually millimetres given as metres)."""
+        distance = _finite_number(distance, "distance")
+        if not 0 <= distance <= MAX_SCALP_DISTANCE:
+            raise PlacementError(f"coil-scalp distance must be 0-{1e3 * MAX_SCALP_DISTANCE:g} mm, got {distance:g} m"
+                                 + _mm_hint(distance))
+        center = _point(center, "center")
+        offset = float(head.scalp.distance(center)[0])
+        if offset > MAX_SCALP_DISTANCE:
+            raise PlacementError(f"center {center.tolist()} m is {1e3 * offset:.4g} mm from the scalp of "
+                                 f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): give a point on or "
+                                 "near the scalp, in metres" + _mm_hint(np.abs(center).max()))
+        point, outward = head.closest_surface_point(center)
         return cls.from_axes(point + distance * outward, -outward, handle)
 
     @classmethod
@@ -101,6 +122,27 @@ class CoilPose:
         return m
 
 
+def _mm_hint(value: float) -> str:
+    return " (did you give mm to a metres argument? 95 mm is 0.095)" if value > 1.0 else ""
+
+
+def _finite_number(value, what: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a number (m), got {value!r}") from None
+    if not np.isfinite(value):
+        raise PlacementError(f"{what} must be finite, got {value}")
+    return value
+
+
+def _point(value, what: str) -> np.ndarray:
+    p = np.asarray(value, dtype=float)
+    if p.shape != (3,) or not np.isfinite(p).all():
+        raise PlacementError(f"{what} must be three finite coordinates (m), got {value!r}")
+    return p
+
+
 def _unit(v, what: str) -> np.ndarray:
     v = np.asarray(v, dtype=float)
     n = np.linalg.norm(v)
@@ -109,10 +151,36 @@ def _unit(v, what: str) -> np.ndarray:
     return v / n
 
 
-def check_outside(head, coil, pose: CoilPose) -> None:
-    """Raise :class:`PlacementError` if any coil element lies inside the head."""
+def as_pose(pose, what: str = "pose") -> CoilPose:
+    """``pose`` as a CoilPose: a CoilPose itself or a 4×4 matrix in metres (validated).
+
+    Anything else is a TypeError naming ``what``; a matrix in mm is caught later by
+    :func:`check_placement` (its centre lies metres from the scalp)."""
+    if isinstance(pose, CoilPose):
+        return pose
+    if pose is None or isinstance(pose, (str, os.PathLike)) or np.shape(pose) != (4, 4):
+        raise TypeError(f"{what} must be a CoilPose (tf.CoilPose.on_head(head, center=...) or "
+                        "tf.CoilPose.load('matsimnibs.txt')) or a 4x4 matrix in metres, got "
+                        + (repr(pose) if pose is None or isinstance(pose, (str, os.PathLike))
+                           else f"{type(pose).__name__} of shape {np.shape(pose)}"))
+    try:
+        return CoilPose(pose)
+    except PlacementError as exc:
+        raise PlacementError(f"{what}: {exc}") from None
+
+
+def check_placement(head, coil, pose: CoilPose) -> None:
+    """Raise :class:`PlacementError` if the coil centre is more than :data:`MAX_SCALP_DISTANCE`
+    from the head's scalp or any coil element lies inside the head."""
+    center = pose.center
+    offset = float(head.scalp.signed_distance(center)[0])
+    if offset > MAX_SCALP_DISTANCE:
+        raise PlacementError(
+            f"coil centre {np.round(1e3 * center, 2).tolist()} mm is {1e3 * offset:.4g} mm from the scalp of "
+            f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): the field would be near zero"
+            + _mm_hint(np.abs(center).max()) + "; pass check_placement=False to place it there anyway")
     points = coil.transformed(pose.matrix).source_points()
-    inside = head.contains(points)
+    inside = head.scalp.contains(points)
     if inside.any():
         raise PlacementError(
             f"coil {coil.name!r} is inside the scalp: {inside.sum()} of {len(points)} coil "

@@ -3,34 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 
-#: candidate tetrahedra tried per point (nearest centroids first), in widening rounds
-CANDIDATES = (8, 64, 512)
-#: barycentric coordinates down to -INSIDE_TOL count as inside (points on faces)
-INSIDE_TOL = 1e-9
+#: points located per step: bounds the temporary (CHUNK, 4, 3) gathers to ~100 MB
+CHUNK = 1_000_000
 
 
 def locate_points(head, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """See :meth:`HeadMesh.locate`."""
-    points = np.atleast_2d(points)
-    tree = head.centroid_tree
-    grads, centroids = head.basis_gradients, head.centroids
+    """See :meth:`HeadMesh.locate`: containing element (P,) by the head's cached AABB tree
+    (:attr:`HeadMesh.element_tree`), and barycentric coordinates (P, 4) from the element's P1
+    basis gradients; -1 and NaN outside the mesh."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     element = np.full(len(points), -1, dtype=np.int64)
     bary = np.full((len(points), 4), np.nan)
-    todo = np.arange(len(points))
-    for k in CANDIDATES:
-        if not len(todo):
-            break
-        k = min(k, head.n_tets)
-        _, cand = tree.query(points[todo], k=k)
-        cand = cand.reshape(len(todo), k)
-        lam = 0.25 + np.einsum("pkij,pkj->pki", grads[cand], points[todo, None, :] - centroids[cand])
-        inside = lam.min(axis=2) >= -INSIDE_TOL
-        found = inside.any(axis=1)
-        first = inside.argmax(axis=1)
-        hit = todo[found]
-        element[hit] = cand[found, first[found]]
-        bary[hit] = lam[found, first[found]]
-        todo = todo[~found]
-        if k == head.n_tets:
-            break
+    for start in range(0, len(points), CHUNK):
+        chunk = slice(start, start + CHUNK)
+        found = head.element_tree.find(points[chunk])
+        element[chunk] = found
+        hit = np.flatnonzero(found >= 0)
+        e = found[hit]
+        bary[start + hit] = 0.25 + np.einsum("pij,pj->pi", head.basis_gradients[e],
+                                             points[start + hit] - head.centroids[e])
     return element, bary

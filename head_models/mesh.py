@@ -7,11 +7,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..core.aabb import TetrahedronTree
 from ..core.errors import MeshError
 from . import quality
-from .geometry import barycentric_gradients, edge_lengths, triangle_normals
+from .geometry import barycentric_gradients, edge_lengths
 from .locate import locate_points
-from .surfaces import inside_surface, midsurface, tet_faces
+from .scalp import ScalpSurface
+from .surfaces import midsurface, tet_faces
 from .tissues import element_conductivity, tissue_name
 
 
@@ -79,10 +81,9 @@ class HeadMesh:
         return barycentric_gradients(self.nodes, self.tets)[0]
 
     @functools.cached_property
-    def centroid_tree(self):
-        """scipy cKDTree of the tetrahedron centroids."""
-        from scipy.spatial import cKDTree
-        return cKDTree(self.centroids)
+    def element_tree(self) -> TetrahedronTree:
+        """AABB tree of the tetrahedra for point location, built on first use (2.6 s for 1.1M)."""
+        return TetrahedronTree(self.nodes, self.tets)
 
     def locate(self, points) -> tuple[np.ndarray, np.ndarray]:
         """Containing tetrahedron (P,) and barycentric coordinates (P, 4) of ``points`` (P, 3) m.
@@ -150,25 +151,21 @@ class HeadMesh:
 
         return midsurface(self.nodes, inner, outer, accept=in_grey_matter)
 
+    @functools.cached_property
+    def scalp(self) -> ScalpSurface:
+        """The outer surface with its search tree, built on first use: closest points, normals,
+        inside tests (coil placement)."""
+        return ScalpSurface(self.nodes, self.outer_surface())
+
     def closest_surface_point(self, point, normal_radius: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
         """Nearest point on the outer surface to ``point`` (m) and the outward unit normal
         there, averaged (area-weighted) over the surface within ``normal_radius`` (m) so that
         single facets do not tilt the coil."""
-        faces = self.outer_surface()
-        normals, areas = triangle_normals(self.nodes, faces)
-        centres = self.nodes[faces].mean(axis=1)
-        p = np.asarray(point, float)
-        i = int(np.argmin(np.linalg.norm(centres - p, axis=1)))
-        on_surface = p - np.dot(p - self.nodes[faces[i, 0]], normals[i]) * normals[i]
-        near = np.linalg.norm(centres - on_surface, axis=1) <= normal_radius
-        near[i] = True
-        normal = (areas[near, None] * normals[near]).sum(axis=0)
-        return on_surface, normal / np.linalg.norm(normal)
+        return self.scalp.closest_point(point, normal_radius)
 
     def contains(self, points) -> np.ndarray:
         """Whether each point (P, 3) in metres lies inside the head's outer surface."""
-        points = np.atleast_2d(np.asarray(points, float))
-        return inside_surface(points, self.nodes, self.outer_surface())
+        return self.scalp.contains(points)
 
     # --- editing ------------------------------------------------------------------------
     def remove_unreferenced_nodes(self) -> HeadMesh:

@@ -3,23 +3,47 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.aabb import TriangleTree
+from ..core.errors import MeshError
 from .geometry import TET_FACES
 
 
 def _face_table(tets: np.ndarray):
     """All faces of ``tets`` (4M, 3) oriented outward from their tetrahedron, the owner row of
-    each, the index of its unique (sorted) face, and whether it belongs to one tetrahedron only."""
+    each, the face indices ordered so that copies of one face are adjacent (4M,), and for each
+    position in that order whether it starts a new face (4M,) bool.
+
+    One sort of an int64 key per face (three node indices packed into 63 bits) when the mesh has
+    fewer than 2²¹ nodes, else a lexicographic sort of the rows: 4.4M faces in well under a second
+    where ``np.unique(axis=0)`` took 8 s."""
     faces = tets[:, TET_FACES].reshape(-1, 3)
     owner = np.repeat(np.arange(len(tets)), 4)
-    _, inverse, counts = np.unique(np.sort(faces, axis=1), axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    return faces, owner, inverse, counts[inverse] == 1
+    rows = np.sort(faces, axis=1)
+    base = int(tets.max()) + 1 if len(tets) else 1
+    if base < 2**21:
+        keys = (rows[:, 0] * base + rows[:, 1]) * base + rows[:, 2]
+        order = np.argsort(keys, kind="stable")
+        starts = np.empty(len(order), dtype=bool)
+        starts[:1] = True
+        np.not_equal(keys[order[1:]], keys[order[:-1]], out=starts[1:])
+    else:
+        order = np.lexsort(rows.T[::-1])
+        starts = np.ones(len(order), dtype=bool)
+        starts[1:] = (rows[order[1:]] != rows[order[:-1]]).any(axis=1)
+    return faces, owner, order, starts
+
+
+def _single(starts: np.ndarray) -> np.ndarray:
+    """Whether each sorted position holds a face that occurs once (its group has one member)."""
+    ends = np.append(starts[1:], True)
+    return starts & ends
 
 
 def boundary_faces(tets: np.ndarray):
     """Faces of ``tets`` (M, 4) that belong to a single tetrahedron: (K, 3) oriented outward,
     and the row of ``tets`` each belongs to, (K,)."""
-    faces, owner, _, once = _face_table(tets)
+    faces, owner, order, starts = _face_table(tets)
+    once = np.sort(order[_single(starts)])
     return faces[once], owner[once]
 
 
@@ -30,13 +54,20 @@ def tet_faces(tets: np.ndarray, tags: np.ndarray):
     oriented outward with the tag of their element; ``inner`` (L, 3) faces between two
     different tags, oriented from the lower tag ``tag_lo`` towards ``tag_hi``.
     """
-    faces, owner, inverse, once = _face_table(tets)
+    faces, owner, order, starts = _face_table(tets)
+    single = _single(starts)
+    once = np.sort(order[single])
     outer = faces[once]
     outer_tag = tags[owner[once]]
 
-    twice = np.flatnonzero(~once)
-    order = twice[np.argsort(inverse[twice], kind="stable")]
-    first, second = order[0::2], order[1::2]
+    # faces shared by two tetrahedra sit in adjacent pairs of the sorted order
+    sizes = np.diff(np.append(np.flatnonzero(starts), len(starts)))
+    if sizes.max(initial=0) > 2:
+        crowded = faces[order[np.flatnonzero(starts)[sizes > 2][0]]]
+        raise MeshError(f"{int((sizes > 2).sum())} face(s) are shared by more than two tetrahedra (e.g. nodes "
+                        f"{crowded.tolist()}, 0-based): duplicated or overlapping elements; repair the mesh")
+    paired = order[~single]
+    first, second = paired[0::2], paired[1::2]
     t1, t2 = tags[owner[first]], tags[owner[second]]
     differ = t1 != t2
     first, second, t1, t2 = first[differ], second[differ], t1[differ], t2[differ]
@@ -175,18 +206,6 @@ def midsurface(nodes, inner_triangles, outer_triangles, accept=None, candidates:
 
 
 def inside_surface(points: np.ndarray, nodes: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Whether each point (P, 3) lies inside the closed outward surface ``triangles``, (P,) bool.
-
-    Points outside the surface's convex hull are outside without further work; the rest are
-    decided by the winding number."""
-    from scipy.spatial import ConvexHull
-    hull = ConvexHull(nodes[np.unique(triangles)])
-    normals, offsets = hull.equations[:, :3], hull.equations[:, 3]
-    slack = 1e-12 * np.ptp(nodes)
-    block = max(1, 4_000_000 // len(offsets))
-    maybe = np.concatenate([np.all(points[i:i + block] @ normals.T + offsets <= slack, axis=1)
-                            for i in range(0, len(points), block)] or [np.zeros(0, bool)])
-    inside = np.zeros(len(points), dtype=bool)
-    if maybe.any():
-        inside[maybe] = winding_number(points[maybe], nodes, triangles) > 0.5
-    return inside
+    """Whether each point (P, 3) lies inside the closed outward surface ``triangles``, (P,) bool
+    (signed distance by an AABB tree and pseudo-normals, :class:`tmsfield.core.aabb.TriangleTree`)."""
+    return TriangleTree(nodes, triangles).signed_distance(points) < 0

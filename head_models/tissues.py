@@ -43,6 +43,16 @@ def conductivity_table(overrides: Mapping[int, float] | None = None) -> dict[int
     return table
 
 
+def check_override_tags(overrides: Mapping[int, float] | None, present) -> None:
+    """Raise :class:`MeshError` if ``overrides`` (tag -> S/m) name a tag not among ``present``:
+    a mistyped tag would otherwise change nothing and pass silently."""
+    absent = sorted({int(t) for t in (overrides or {})} - {int(t) for t in present})
+    if absent:
+        raise MeshError(f"conductivity given for tag(s) {absent}, which this head does not have (its tags: "
+                        f"{sorted(int(t) for t in present)}); check the tag numbers (SimNIBS: 1 WM, 2 GM, 3 CSF, "
+                        "4 bone, 5 scalp, ...)")
+
+
 def element_conductivity(tags: np.ndarray, overrides: Mapping[int, float] | None = None) -> np.ndarray:
     """Per-element conductivity (S/m), shape (M,), for element tags of shape (M,).
 
@@ -50,6 +60,7 @@ def element_conductivity(tags: np.ndarray, overrides: Mapping[int, float] | None
     """
     table = conductivity_table(overrides)
     present, inverse = np.unique(tags, return_inverse=True)
+    check_override_tags(overrides, present)
     unknown = [int(t) for t in present if int(t) not in table]
     if unknown:
         counts = {t: int(np.sum(tags == t)) for t in unknown}

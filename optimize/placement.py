@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from ..coils.pose import CoilPose, check_outside
+from ..coils.pose import CoilPose, check_placement
 from ..core.errors import PlacementError, TmsFieldError
 from ..core.progress import set_verbose, timed
 from .adm import (
@@ -216,7 +216,7 @@ def _verify(solver, rf, coil, pose, didt, E_adm, direction) -> dict:
     E_direct = rf.evaluate(coil, [pose], didt=didt)[0]
     scale = np.linalg.norm(E_solve)
     try:
-        check_outside(solver.head, coil, pose)
+        check_placement(solver.head, coil, pose)
         inside = False
     except PlacementError as exc:
         log.warning("the best placement puts the coil inside the head: %s", exc)

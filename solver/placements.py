@@ -1,7 +1,12 @@
 """Many placements on one prepared solver: the loop shared by the FEM and BEM solvers."""
 from __future__ import annotations
 
-from ..core.errors import PlacementError
+import os
+
+import numpy as np
+
+from ..coils.pose import as_pose
+from ..core.errors import PlacementError, TmsFieldError
 from ..core.progress import progress
 
 #: placements solved together by :meth:`PlacementSolver.solve_many` (FEM: one block-CG solve;
@@ -24,10 +29,12 @@ class PlacementSolver:
         solutions (neighbouring poses, as in optimisation sweeps). A progress bar runs over
         the placements (silenced by ``verbose=False``).
         """
-        poses = [_as_pose(p, i) for i, p in enumerate(poses)]
+        poses = [as_pose(p, f"poses[{i}]") for i, p in enumerate(poses)]
         coils = list(coil) if isinstance(coil, (list, tuple)) else [coil] * len(poses)
         if len(coils) != len(poses):
             raise PlacementError(f"got {len(coils)} coils for {len(poses)} poses")
+        for distinct in {id(c): c for c in coils}.values():
+            checked_didt(didt, checked_coil(distinct))
         size = int(batch_size)
         if size < 1:
             raise PlacementError(f"batch_size must be a positive integer, got {batch_size}")
@@ -53,11 +60,39 @@ class PlacementSolver:
         return results
 
 
-def _as_pose(pose, index: int):
-    from ..coils.pose import CoilPose
-    if isinstance(pose, CoilPose):
-        return pose
+def checked_coil(coil, what: str = "coil"):
+    """``coil`` if it is a Coil, else a TypeError naming ``what`` (a file name gets the fix)."""
+    from ..coils.coil import Coil
+    if isinstance(coil, Coil):
+        return coil
+    if isinstance(coil, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a Coil, got the file name {str(coil)!r}: load it first with "
+                        f"tf.coils.load({str(coil)!r})")
+    raise TypeError(f"{what} must be a Coil (e.g. tf.coils.figure8() or tf.coils.load(FILE)), "
+                    f"got {type(coil).__name__}")
+
+
+def checked_didt(didt, coil) -> tuple[float, ...]:
+    """dI/dt (A/s) as a tuple: one value > 0, or one finite value per stimulator of ``coil``
+    (negative reverses that stimulator, zero switches it off; not all zero)."""
     try:
-        return CoilPose(pose)
-    except PlacementError as exc:
-        raise PlacementError(f"pose {index}: {exc}") from None
+        values = np.atleast_1d(np.asarray(didt, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"didt must be a number in A/s (or one per stimulator), got {didt!r}") from None
+    hint = " (dI/dt is in A/s: 100 A/µs is 1e8)"
+    if not len(values) or not np.isfinite(values).all():
+        raise TmsFieldError(f"didt must be finite, got {values.tolist()} A/s{hint}")
+    if len(values) == 1 and values[0] <= 0:
+        raise TmsFieldError(f"didt must be > 0 A/s, got {values[0]:g}{hint}")
+    if len(values) > 1 and (len(values) != coil.n_stimulators or not values.any()):
+        raise TmsFieldError(f"coil {coil.name!r} has {coil.n_stimulators} stimulator(s): give one dI/dt or "
+                            f"one per stimulator, not all zero; got {values.tolist()} A/s")
+    return tuple(float(v) for v in values)
+
+
+def placement_inputs(coil, pose, didt):
+    """Validated ``(coil, pose, didt)`` of one placement (see :func:`checked_coil`,
+    :func:`tmsfield.coils.pose.as_pose`, :func:`checked_didt`): wrong types are TypeErrors
+    naming the parameter, impossible values TmsFieldErrors, before any work starts."""
+    coil = checked_coil(coil)
+    return coil, as_pose(pose), checked_didt(didt, coil)

@@ -1,11 +1,15 @@
 """One-call simulation: ``simulate(head, coil, pose, didt=...)``."""
 from __future__ import annotations
 
-from ..coils.pose import check_outside
+import os
+
+from ..coils.pose import check_placement as check_coil_placement
 from ..core.errors import TmsFieldError
-from ..core.progress import set_verbose
+from ..core.progress import set_verbose, timed
+from ..head_models.mesh import HeadMesh
 from .bem.solver import BEMSolver
 from .fem.solver import FEMSolver
+from .placements import placement_inputs
 
 SOLVERS = {"fem": FEMSolver, "bem": BEMSolver}
 
@@ -28,12 +32,21 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     ``conductivities`` overrides per tag (S/m), ``tensors`` gives anisotropic (M, 3, 3) values.
     ``method`` "fem" (finite elements) or "bem" (charge-based boundary elements on the
     head's tissue interfaces; isotropic only, no ``order``).
-    ``check_placement`` refuses coils whose elements lie inside the head. ``verbose`` sets
-    the log level (True/False/"debug").
+    ``pose`` is a CoilPose or a 4×4 matrix in metres. ``check_placement`` refuses coils whose
+    elements lie inside the head or whose centre is more than 30 mm from the scalp. Wrong types
+    raise TypeError naming the parameter, impossible values TmsFieldError, before any solve.
+    ``verbose`` sets the log level (True/False/"debug").
     """
     set_verbose(verbose)
+    if not isinstance(head, HeadMesh):
+        raise TypeError("head must be a HeadMesh (tf.load_head(FILE), tf.head_models.demo_head(), ...), got "
+                        + (f"the file name {str(head)!r}: load it with tf.load_head({str(head)!r})"
+                           if isinstance(head, (str, os.PathLike)) else type(head).__name__))
+    coil, pose, didt = placement_inputs(coil, pose, didt)
+    placement = {}
     if check_placement:
-        check_outside(head, coil, pose)
+        with timed(placement, "placement check"):
+            check_coil_placement(head, coil, pose)
     options = {"conductivities": conductivities}
     if method == "bem" and (order is not None or tensors is not None):
         raise TmsFieldError("the BEM has no element order and takes no anisotropic tensors; "
@@ -44,4 +57,6 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
         options["tol"] = tol
     if order is not None:
         options["order"] = order
-    return FieldSolver(head, method=method, **options).solve(coil, pose, didt=didt, backend=backend)
+    result = FieldSolver(head, method=method, **options).solve(coil, pose, didt=didt, backend=backend)
+    result.timings = {**placement, **result.timings}
+    return result

@@ -10,7 +10,7 @@ import numpy as np
 from ...core.errors import MeshError
 from ...head_models.from_surfaces import nested_surfaces
 from ...head_models.geometry import triangle_normals
-from ...head_models.tissues import conductivity_table, tissue_name
+from ...head_models.tissues import check_override_tags, conductivity_table, tissue_name
 
 #: tag of the space outside the head (conductivity 0)
 AIR = 0
@@ -136,6 +136,7 @@ class Interfaces:
 
 def _table(tags: np.ndarray, conductivities) -> np.ndarray:
     """Lookup array tag → S/m for the given tags (air 0), with clear errors for unknown tags."""
+    check_override_tags(conductivities, set(int(t) for t in tags) - {AIR})
     table = conductivity_table(conductivities)
     table[AIR] = 0.0
     unknown = sorted({int(t) for t in tags} - set(table))

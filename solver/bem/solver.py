@@ -27,7 +27,7 @@ from ...core.progress import timed
 from ...head_models.mesh import HeadMesh
 from ...head_models.surface_checks import segments_crossing
 from ...head_models.surfaces import inside_surface
-from ..placements import PlacementSolver
+from ..placements import PlacementSolver, placement_inputs
 from ..provenance import base_provenance
 from ..recovery import PatchRecovery
 from ..result import FieldResult
@@ -119,7 +119,7 @@ class BEMSolver(PlacementSolver):
     # --- placements ---------------------------------------------------------------------
     def check_placement(self, coil, pose) -> None:
         """Raise PlacementError if coil elements lie inside the head or windings cut a surface."""
-        placed = coil.transformed(pose.matrix) if pose is not None else coil
+        placed = coil.transformed(pose.matrix)
         surf = self.interfaces
         outer = surf.outer_triangles()
         points = placed.source_points()
@@ -139,6 +139,7 @@ class BEMSolver(PlacementSolver):
         stimulator). ``method``/``backend`` choose how the primary field is evaluated;
         ``initial`` (K,) starts GMRES from previous charges. Returns a FieldResult on the
         head's tetrahedra, or a SurfaceFieldResult when the solver has only surfaces."""
+        coil, pose, didt = placement_inputs(coil, pose, didt)
         surf, timings = self.interfaces, dict(self.timings)
         if check_placement:
             with timed(timings, "placement check"):
