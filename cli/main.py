@@ -95,11 +95,14 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     import tmsfield as tf
 
     from ..core.files import write_text_atomic
+    from ..core.optional import check_available
     from ..core.progress import set_verbose, timed
     from ..solver.nifti import save_nifti
     set_verbose(not quiet)
     out, timings = Path(out_dir), {}
     try:
+        if nifti_reference:
+            check_available("nibabel", extra="nifti", purpose="--nifti-reference")
         with timed(timings, "head"):
             head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
         with timed(timings, "coil placement"):
@@ -120,7 +123,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
             _write_outputs(result, out)
             write_text_atomic(out / "config.toml", config_text(ctx))
             if nifti_reference:
-                save_nifti(result, out / "magnE.nii.gz", nifti_reference)
+                save_nifti(result, out / "magnE.nii.gz", nifti_reference, verbose=not quiet)
         pictured = False
         if picture:
             with timed(result.timings, "picture"):

@@ -87,7 +87,7 @@ class CoilPose:
         center = _point(center, "center")
         offset = float(head.scalp.distance(center)[0])
         if offset > MAX_SCALP_DISTANCE:
-            raise PlacementError(f"center {center.tolist()} m is {1e3 * offset:.4g} mm from the scalp of "
+            raise PlacementError(f"center {center.tolist()} m is {1e3 * offset:.1f} mm from the scalp of "
                                  f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): give a point on or "
                                  "near the scalp, in metres" + _mm_hint(np.abs(center).max()))
         point, outward = head.closest_surface_point(center)
@@ -176,7 +176,7 @@ def check_placement(head, coil, pose: CoilPose) -> None:
     offset = float(head.scalp.signed_distance(center)[0])
     if offset > MAX_SCALP_DISTANCE:
         raise PlacementError(
-            f"coil centre {np.round(1e3 * center, 2).tolist()} mm is {1e3 * offset:.4g} mm from the scalp of "
+            f"coil centre {np.round(1e3 * center, 2).tolist()} mm is {1e3 * offset:.1f} mm from the scalp of "
             f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): the field would be near zero"
             + _mm_hint(np.abs(center).max()) + "; pass check_placement=False to place it there anyway")
     points = coil.transformed(pose.matrix).source_points()

@@ -164,8 +164,38 @@ class FieldResult:
         surface = outer_boundary(self.head.nodes, self.head.tets[brain])
         return SurfaceDistance(self.head.nodes, surface).max(self.head.centroids[above])
 
+    def peak(self) -> dict:
+        """Where |E| is largest: the element with the largest |E| in the brain (tags
+        :data:`BRAIN_TAGS`), or in the whole head without them. JSON-ready: its centroid in mm,
+        |E| (V/m), tag and tissue."""
+        region = np.flatnonzero(np.isin(self.tags, BRAIN_TAGS)) if self.has_brain else np.arange(len(self.E))
+        element = int(region[np.argmax(self.magnE[region])])
+        tag = int(self.tags[element])
+        return {"position_mm": np.round(1e3 * self.head.centroids[element], 3).tolist(),
+                "magnE_V_per_m": float(self.magnE[element]), "tag": tag, "tissue": tissue_name(tag),
+                "region": "brain" if self.has_brain else "head"}
+
+    def placement(self) -> dict | None:
+        """Where the coil went (None without a pose), JSON-ready: centre (mm), handle direction
+        y' and axis z' (unit, into the head), distance from the centre to the scalp (mm) and
+        the nearest scalp point (mm)."""
+        if self.pose is None:
+            return None
+        distance, _, nearest = self.head.scalp.tree.closest(self.pose.center)
+        return {"center_mm": np.round(1e3 * self.pose.center, 3).tolist(),
+                "handle": np.round(self.pose.handle, 6).tolist(), "axis": np.round(self.pose.normal, 6).tolist(),
+                "scalp_distance_mm": round(1e3 * float(distance[0]), 3),
+                "nearest_scalp_point_mm": np.round(1e3 * nearest[0], 3).tolist()}
+
+    @property
+    def didt_A_per_us(self) -> float | list[float]:
+        """dI/dt in A/µs: a number, or one per stimulator for coils with several."""
+        values = [1e-6 * v for v in self.didt]
+        return values[0] if len(values) == 1 else values
+
     def summary(self) -> str:
-        """Human-readable table of :meth:`statistics`, the half-value depth and the stage timings."""
+        """Human-readable table of :meth:`statistics`, the half-value depth, the coil placement,
+        the peak and the stage timings."""
         rows = [f"{'tag':>4} {'tissue':<14} {'|E| p99.9':>10} {'max':>9} {'mean':>9} {'V>50%':>9}",
                 f"{'':>4} {'':<14} {'(V/m)':>10} {'(V/m)':>9} {'(V/m)':>9} {'(cm³)':>9}"]
         for tag, s in self.statistics().items():
@@ -176,10 +206,20 @@ class FieldResult:
                         "brain element with |E| ≥ 50 % of the brain's p99.9)")
         else:
             rows.append(f"depth d½: n/a (no brain tags {BRAIN_TAGS} in this head)")
+        peak = self.peak()
+        rows.append(f"peak |E| {peak['magnE_V_per_m']:.4g} V/m in {peak['tissue']} at {peak['position_mm']} mm "
+                    f"(the {peak['region']}'s largest element value)")
+        where = self.placement()
+        if where is not None:
+            rows.append(f"coil centre {where['center_mm']} mm, handle {where['handle']}, "
+                        f"{where['scalp_distance_mm']:.2f} mm from the scalp (nearest scalp point "
+                        f"{where['nearest_scalp_point_mm']} mm)")
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
+        didt = self.didt_A_per_us
+        didt = f"{didt:.4g}" if isinstance(didt, float) else str([round(v, 6) for v in didt])
         head = f"E-field on {self.head.name!r} ({self.head.n_tets} tetrahedra), coil " \
-               f"{self.provenance.get('coil', '?')!r}, dI/dt {list(self.didt)} A/s, " \
+               f"{self.provenance.get('coil', '?')!r}, dI/dt {didt} A/µs, " \
                f"{settings.get('method', '')}" + (f" P{settings['order']}" if "order" in settings else "")
         return "\n".join([head, *rows, f"time: {times}"])
 
@@ -226,9 +266,11 @@ class FieldResult:
 
     def summary_record(self) -> dict:
         """:meth:`statistics` (by tag), the half-value depth in mm (None without brain tags) and
-        :meth:`provenance_record`, as JSON-ready data (``tmsfield simulate`` writes summary.json)."""
+        :meth:`provenance_record`, as JSON-ready data (``tmsfield simulate`` writes summary.json),
+        with :meth:`peak`, :meth:`placement` and dI/dt in A/µs (:attr:`didt_A_per_us`)."""
         depth = 1e3 * self.half_value_depth if self.has_brain else None
-        return {"statistics": self.statistics(), "half_value_depth_mm": depth,
+        return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "peak": self.peak(),
+                "statistics": self.statistics(), "half_value_depth_mm": depth,
                 "provenance": self.provenance_record()}
 
 
