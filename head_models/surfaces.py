@@ -130,46 +130,6 @@ def point_distances(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return np.linalg.norm(closest_points_on_triangles(points, corners) - points[:, None], axis=-1)
 
 
-class SurfaceDistance:
-    """Exact distances (m) from points to a triangle surface (vertices (n, 3) m, triangles (k, 3)).
-
-    A point's nearest triangle centroid, d₀ away, bounds its distance d from above, and
-    d ≥ d₀ − ``reach`` (the largest centroid-to-corner distance), so only triangles whose centroid
-    lies within d₀ + ``reach`` can be nearest: all of those are checked.
-    """
-
-    def __init__(self, vertices: np.ndarray, triangles: np.ndarray):
-        from scipy.spatial import cKDTree
-        self.corners = vertices[triangles]
-        centres = self.corners.mean(axis=1)
-        self.reach = float(np.linalg.norm(self.corners - centres[:, None], axis=2).max())
-        self.tree = cKDTree(centres)
-
-    def __call__(self, points: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
-        """Distance (P,) m of each of ``points`` (P, 3) m."""
-        out = np.empty(len(points))
-        for s in range(0, len(points), chunk):
-            p = points[s:s + chunk]
-            near = self.tree.query_ball_point(p, self.tree.query(p)[0] + self.reach)
-            row = np.repeat(np.arange(len(p)), [len(n) for n in near])
-            tri = self.corners[np.concatenate(near).astype(np.int64)]
-            d = point_distances(p[row], tri[:, None])[:, 0]
-            out[s:s + chunk] = np.minimum.reduceat(d, np.searchsorted(row, np.arange(len(p))))
-        return out
-
-    def max(self, points: np.ndarray, *, chunk: int = 256) -> float:
-        """Largest distance (m) from ``points`` (P, 3) m: exact distances in decreasing order of
-        their upper bounds d₀, until no remaining bound exceeds the largest found."""
-        bound = self.tree.query(points)[0]
-        order = np.argsort(bound)[::-1]
-        best = 0.0
-        for s in range(0, len(order), chunk):
-            if bound[order[s]] <= best:
-                break
-            best = max(best, float(self(points[order[s:s + chunk]]).max()))
-        return best
-
-
 def outer_boundary(nodes, tets) -> np.ndarray:
     """Outer boundary triangles (K, 3) of the region ``tets`` (M, 4), oriented outward: its boundary
     faces without the walls of enclosed cavities (e.g. ventricles), which face into the cavity and

@@ -13,7 +13,8 @@ import numpy as np
 from ..core.errors import FileFormatError, TmsFieldError
 from ..core.files import atomic_path
 from ..head_models.io import to_meshio, write_mesh
-from ..head_models.surfaces import SurfaceDistance, outer_boundary
+from ..core.aabb import TriangleTree
+from ..head_models.surfaces import outer_boundary
 from ..head_models.tissues import tissue_name
 from .recovery import node_average
 
@@ -162,7 +163,7 @@ class FieldResult:
         mag = self.magnE[brain]
         above = brain[mag >= 0.5 * weighted_percentile(mag, self.head.volumes[brain], 99.9)]
         surface = outer_boundary(self.head.nodes, self.head.tets[brain])
-        return SurfaceDistance(self.head.nodes, surface).max(self.head.centroids[above])
+        return float(TriangleTree(self.head.nodes, surface).closest(self.head.centroids[above])[0].max())
 
     def peak(self) -> dict:
         """Where |E| is largest: the element with the largest |E| in the brain (tags

@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 import tmsfield as tf
 from tmsfield.core.errors import TmsFieldError
-from tmsfield.head_models.surfaces import (
-    SurfaceDistance,
-    outer_boundary,
-    point_distances,
-)
+from tmsfield.core.aabb import TriangleTree
+from tmsfield.head_models.surfaces import outer_boundary, point_distances
 from tmsfield.solver.result import FieldResult
 
 
@@ -35,15 +32,16 @@ def test_point_distances_against_a_dense_sampling():
     assert (sampled >= exact - 1e-12).all() and (sampled - exact <= spacing).all()
 
 
-def test_surface_distance_is_the_minimum_over_all_triangles():
+def test_tree_distance_is_the_minimum_over_all_triangles():
     head = tf.head_models.concentric_spheres(radii=(0.05, 0.08), tags=(1, 2), edge_length=0.012)
     surface = outer_boundary(head.nodes, head.tets)
     points = head.centroids[::7]
     corners = head.nodes[surface]
     brute = point_distances(points, np.broadcast_to(corners, (len(points),) + corners.shape)).min(axis=1)
-    distance = SurfaceDistance(head.nodes, surface)
-    np.testing.assert_allclose(distance(points, chunk=100), brute, rtol=0, atol=1e-15)
-    assert distance.max(points, chunk=16) == brute.max()
+    distance, triangle, closest = TriangleTree(head.nodes, surface).closest(points)
+    np.testing.assert_allclose(distance, brute, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.linalg.norm(closest - points, axis=1), distance, rtol=0, atol=1e-15)
+    assert (point_distances(points, corners[triangle][:, None])[:, 0] - distance < 1e-15).all()
 
 
 @pytest.fixture(scope="module")

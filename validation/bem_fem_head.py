@@ -35,7 +35,8 @@ import numpy as np
 import scipy.io
 import tmsfield as tf
 from tmsfield.core.files import write_text_atomic
-from tmsfield.head_models.surfaces import SurfaceDistance, point_distances
+from tmsfield.core.aabb import TriangleTree
+from tmsfield.head_models.surfaces import point_distances
 from tmsfield.solver.bem import BEMSolver, Interfaces
 from tmsfield.solver.fem.solver import FEMSolver
 
@@ -71,7 +72,7 @@ def split4(vertices, faces):
 
 def surface_distance(points, vertices, faces):
     """Exact distance (P,) m from points to a triangle surface."""
-    return SurfaceDistance(vertices, faces)(points)
+    return TriangleTree(vertices, faces).closest(points)[0]
 
 
 def check_distance(points, vertices, faces, distance, every: int = 400):
