@@ -57,13 +57,18 @@ def stages_shown(verbose: bool | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def _status_line(stage: str):
+def _status_line(stage: str, expected: float | None = None):
     """While the ``with`` block runs past :data:`STATUS_DELAY`, a stderr line "stage: 3.2 s"
-    that a background thread updates every :data:`STATUS_REFRESH` s; cleared at the end."""
+    (with ``expected`` seconds: "stage: 3.2 s, ~12 s left") that a background thread updates
+    every :data:`STATUS_REFRESH` s; cleared at the end."""
     start, done, shown = time.perf_counter(), threading.Event(), []
 
     def label():
-        return f"{stage}: {time.perf_counter() - start:.1f} s"
+        elapsed = time.perf_counter() - start
+        if expected is None:
+            return f"{stage}: {elapsed:.1f} s"
+        left = expected - elapsed
+        return f"{stage}: {elapsed:.1f} s, " + (f"~{left:.0f} s left" if left >= 1 else "finishing")
 
     def tick():
         if done.wait(STATUS_DELAY):
@@ -84,12 +89,13 @@ def _status_line(stage: str):
 
 
 @contextlib.contextmanager
-def timed(timings: dict, stage: str, *, verbose: bool | None = None):
+def timed(timings: dict, stage: str, *, verbose: bool | None = None, expected: float | None = None):
     """Record the wall time of a ``with`` block in ``timings[stage]`` (seconds) and, where
-    :func:`stages_shown` (``verbose``), show the stage on stderr while it runs over a second."""
+    :func:`stages_shown` (``verbose``), show the stage on stderr while it runs over a second,
+    with the time left when the stage's usual duration ``expected`` (s) is known."""
     t0 = time.perf_counter()
     try:
-        with _status_line(stage) if stages_shown(verbose) else contextlib.nullcontext():
+        with _status_line(stage, expected) if stages_shown(verbose) else contextlib.nullcontext():
             yield
     finally:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0

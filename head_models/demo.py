@@ -382,6 +382,11 @@ def demo_head_path(resolution="default", *, seed: int = 0):
     return cache_dir() / f"demo_head_{label}_seed{int(seed)}_{key}.npz"
 
 
+#: generation time (s) of (surfaces, tetrahedra) per resolution, measured on the 2-core development
+#: machine (2026-11-29, load 1.4): shown as the time left while a head is generated on first use
+GENERATION_SECONDS = {"coarse": (2.1, 5.5), "default": (2.3, 26.0)}
+
+
 def generate(resolution="default", *, seed: int = 0, name: str = "demo head", verbose=False):
     """Generate the demo head without the cache: (HeadMesh, the five surfaces it fills).
 
@@ -389,9 +394,12 @@ def generate(resolution="default", *, seed: int = 0, name: str = "demo head", ve
     shows gmsh's output.
     """
     timings, gmsh_verbose = {}, verbose == "debug"
-    with timed(timings, "demo head: surfaces", verbose=bool(verbose)):
+    expected = GENERATION_SECONDS.get(resolution, (None, None)) if isinstance(resolution, str) else (None, None)
+    with timed(timings, "demo head, first use (cached afterwards): surfaces", verbose=bool(verbose),
+               expected=expected[0]):
         surfaces, _, volume_size = demo_surfaces(resolution, seed=seed, verbose=gmsh_verbose)
-    with timed(timings, "demo head: tetrahedra", verbose=bool(verbose)), gmsh_session(gmsh_verbose) as gmsh:
+    with (timed(timings, "demo head, first use (cached afterwards): tetrahedra", verbose=bool(verbose),
+                expected=expected[1]), gmsh_session(gmsh_verbose) as gmsh):
         # from_surfaces meshes inside this session and so keeps its options: Netgen's optimiser
         # (edge splits and swaps) removes the flat tetrahedra between the stretched triangles of
         # steep sulcal walls. Shape 6√2·V/ℓ_rms³, min / share < 0.05, before → after: coarse

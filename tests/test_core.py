@@ -74,6 +74,18 @@ def test_a_long_stage_shows_on_stderr_unless_quiet(capsys, monkeypatch, package_
     assert "forced: 0." in capsys.readouterr().err
 
 
+def test_a_stage_with_a_known_duration_shows_the_time_left(capsys, monkeypatch, package_log_level):
+    monkeypatch.setattr(progress, "STATUS_DELAY", 0.0)
+    monkeypatch.setattr(progress, "STATUS_REFRESH", 0.05)
+    with progress.timed({}, "generating", verbose=True, expected=20.0):
+        time.sleep(0.4)
+    with progress.timed({}, "overdue", verbose=True, expected=0.1):
+        time.sleep(0.4)
+    err = capsys.readouterr().err
+    assert "~20 s left" in err or "~19 s left" in err           # 20 s expected, under a second gone
+    assert "overdue: 0.3 s, finishing" in err or "overdue: 0.4 s, finishing" in err
+
+
 def test_log_lines_go_around_a_status_line(capsys, monkeypatch, package_log_level):
     monkeypatch.setattr(progress, "STATUS_DELAY", 0.0)
     progress.set_verbose(True)
