@@ -1,16 +1,13 @@
 """Reading and writing head meshes: gmsh .msh (v2/v4, ASCII/binary, optionally .gz) and .vtu.
 
 On disk, .msh files follow SimNIBS (millimetres, tag = tissue number, surfaces 1000+tag);
-.vtu files are in metres. Conversion to metres happens here and nowhere else.
+.vtu files are in metres. Conversion to metres happens here and nowhere else. .msh files go
+through the native reader/writer in :mod:`.gmsh_msh`; meshio handles .vtu.
 """
 from __future__ import annotations
 
-import contextlib
-import gzip
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,7 @@ import numpy as np
 from ..core.errors import FileFormatError, MeshError
 from ..core.files import atomic_path
 from ..core.units import length_scale
+from .gmsh_msh import read_msh, write_msh
 from .mesh import HeadMesh, compact_nodes
 
 log = logging.getLogger("tmsfield")
@@ -36,33 +34,16 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-@contextlib.contextmanager
-def _uncompressed(path: Path):
-    """Yield a readable path: ``path`` itself, or a temporary decompressed copy of a .gz."""
-    if path.suffix.lower() != ".gz":
-        yield path
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / path.stem
-        try:
-            with gzip.open(path, "rb") as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        except (OSError, EOFError) as exc:
-            raise FileFormatError(f"{path}: not a readable gzip file ({exc})") from exc
-        yield out
-
-
-def _read_meshio(path: Path):
+def _read_vtu(path: Path):
+    """meshio.Mesh of a .vtu file (.msh files go through :func:`read_msh`)."""
     import meshio
-    fmt = {".msh": "gmsh", ".vtu": "vtu"}.get(_suffix(path))
-    if fmt is None:
+    if path.suffix.lower() != ".vtu":
         raise FileFormatError(f"{path}: unsupported mesh format; use .msh, .msh.gz or .vtu")
-    with _uncompressed(path) as readable:
-        try:
-            return meshio.read(readable, file_format=fmt)
-        except Exception as exc:  # meshio raises many types for truncated/corrupt files
-            raise FileFormatError(f"{path}: cannot read as {fmt} mesh "
-                                  f"(truncated or corrupt?): {type(exc).__name__}: {exc}") from exc
+    try:
+        return meshio.read(path, file_format="vtu")
+    except Exception as exc:  # meshio raises many types for truncated/corrupt files
+        raise FileFormatError(f"{path}: cannot read as vtu mesh "
+                              f"(truncated or corrupt?): {type(exc).__name__}: {exc}") from exc
 
 
 def _cells(mesh, cell_type: str, path: Path):
@@ -77,8 +58,20 @@ def _cells(mesh, cell_type: str, path: Path):
             raise FileFormatError(f"{path}: no tissue tags (cell data {TAG_FIELDS}) on {cell_type} cells")
         tags.append(np.asarray(mesh.cell_data[field][i]).reshape(-1))
     if not conn:
-        return None, None
+        return np.zeros((0, {"tetra": 4, "triangle": 3}[cell_type]), np.int64), np.zeros(0, np.int64)
     return np.concatenate(conn).astype(np.int64), np.concatenate(tags).astype(np.int64)
+
+
+def _tagged_cells(path: Path):
+    """Nodes (N, 3) in the file's units, tetrahedra (M, 4), their tags, triangles (K, 3) and
+    their tags, from a .msh or .vtu file."""
+    if _suffix(path) == ".msh":
+        msh = read_msh(path)
+        return msh.nodes, msh.tetrahedra, msh.tetrahedron_tags, msh.triangles, msh.triangle_tags
+    mesh = _read_vtu(path)
+    tets, tags = _cells(mesh, "tetra", path)
+    tris, tri_tags = _cells(mesh, "triangle", path)
+    return np.asarray(mesh.points, dtype=np.float64)[:, :3], tets, tags, tris, tri_tags
 
 
 def load_head(path: str | os.PathLike, *, units: str | None = None, name: str | None = None) -> HeadMesh:
@@ -86,7 +79,7 @@ def load_head(path: str | os.PathLike, *, units: str | None = None, name: str | 
 
     Parameters
     ----------
-    path : .msh (gmsh 2.2 or 4.x, ASCII or binary, optionally gzipped) or .vtu.
+    path : .msh (gmsh 2.2 or 4.1, ASCII or binary, optionally gzipped) or .vtu.
     units : length unit of the file; default "mm" for .msh (SimNIBS), "m" for .vtu.
     name : label for the head (default: the file name).
 
@@ -97,13 +90,10 @@ def load_head(path: str | os.PathLike, *, units: str | None = None, name: str | 
         raise FileFormatError(f"{path}: no such file")
     units = units or DEFAULT_UNITS.get(_suffix(path), "m")
     scale = length_scale(units)
-    mesh = _read_meshio(path)
-    tets, tags = _cells(mesh, "tetra", path)
-    if tets is None:
-        raise FileFormatError(f"{path}: contains no tetrahedra (cell types: "
-                              f"{sorted({c.type for c in mesh.cells})})")
-    tris, tri_tags = _cells(mesh, "triangle", path)
-    nodes = np.asarray(mesh.points, dtype=np.float64)[:, :3] * scale
+    nodes, tets, tags, tris, tri_tags = _tagged_cells(path)
+    if not len(tets):
+        raise FileFormatError(f"{path}: contains no tetrahedra (a volume mesh is needed)")
+    nodes = nodes * scale
     extent = float(np.ptp(nodes, axis=0).max())
     if not PLAUSIBLE_EXTENT_M[0] <= extent <= PLAUSIBLE_EXTENT_M[1]:
         raise FileFormatError(f"{path}: mesh is {extent:.3g} m across with units={units!r}; "
@@ -141,17 +131,38 @@ def to_meshio(head: HeadMesh, *, units: str = "m", cell_data=None, point_data=No
                        cell_data=data)
 
 
+def _joined(mesh, per_block: list, cell_type: str) -> list:
+    """The per-block arrays of ``per_block`` (meshio cell data) that belong to ``cell_type``."""
+    return [np.asarray(per_block[i]) for i, block in enumerate(mesh.cells) if block.type == cell_type]
+
+
+def _write_msh_from_meshio(mesh, path: Path) -> None:
+    """``mesh`` (triangles and tetrahedra, tags from ``TAG_FIELDS``) through :func:`write_msh`;
+    cell data is concatenated over the triangle blocks, then the tetrahedron blocks."""
+    extra = sorted({block.type for block in mesh.cells} - {"triangle", "tetra"})
+    if extra:
+        raise FileFormatError(f"{path}: .msh output holds triangles and tetrahedra only, not {extra}")
+    tris, tets = _cells(mesh, "triangle", path), _cells(mesh, "tetra", path)
+    element_data = {name: np.concatenate(_joined(mesh, blocks, "triangle") + _joined(mesh, blocks, "tetra"))
+                    for name, blocks in mesh.cell_data.items() if not name.startswith("gmsh:")}
+    node_data = {name: values for name, values in mesh.point_data.items() if not name.startswith("gmsh:")}
+    write_msh(path, np.asarray(mesh.points, dtype=np.float64), triangles=tris[0], triangle_tags=tris[1],
+              tetrahedra=tets[0], tetrahedron_tags=tets[1], node_data=node_data, element_data=element_data)
+
+
 def write_mesh(mesh, path: str | os.PathLike) -> None:
-    """Write a meshio mesh atomically: .msh as gmsh 2.2 binary, .vtu as XML binary."""
+    """Write a meshio mesh atomically: .msh as gmsh 2.2 binary in the SimNIBS layout
+    (:func:`~.gmsh_msh.write_msh`; triangles, tetrahedra, "gmsh:physical" tags, point and
+    cell data), .vtu as XML binary."""
     path = Path(path)
-    fmt = {".msh": "gmsh22", ".vtu": "vtu"}.get(_suffix(path))
-    if fmt is None or path.suffix.lower() == ".gz":
+    fmt = _suffix(path)
+    if fmt not in (".msh", ".vtu") or path.suffix.lower() == ".gz":
         raise FileFormatError(f"{path}: unsupported output format; use .msh or .vtu")
+    if fmt == ".msh":
+        _write_msh_from_meshio(mesh, path)
+        return
     with atomic_path(path) as tmp:
-        if fmt == "gmsh22":
-            mesh.write(tmp, file_format=fmt, binary=True)
-        else:
-            mesh.write(tmp, file_format=fmt)
+        mesh.write(tmp, file_format="vtu")
 
 
 def save_head(head: HeadMesh, path: str | os.PathLike, *, units: str | None = None) -> None:
@@ -178,16 +189,26 @@ def load_tensors(path: str | os.PathLike, n_elements: int | None = None) -> np.n
         elif suffix == ".npz":
             with np.load(path) as archive:
                 data = archive["sigma"] if "sigma" in archive else archive[archive.files[0]]
+        elif suffix == ".msh":
+            element_data = read_msh(path).element_data
+            name = next((n for n in TENSOR_FIELDS if n in element_data), None)
+            if name is None:
+                raise FileFormatError(f"{path}: no $ElementData named one of {TENSOR_FIELDS}")
+            data = element_data[name]
         else:
-            mesh = _read_meshio(path)
+            mesh = _read_vtu(path)
             name = next((n for n in TENSOR_FIELDS if n in mesh.cell_data), None)
             if name is None:
                 raise FileFormatError(f"{path}: no cell data named one of {TENSOR_FIELDS}")
             data = np.concatenate([np.asarray(mesh.cell_data[name][i]).reshape(len(b.data), -1)
                                    for i, b in enumerate(mesh.cells) if b.type == "tetra"])
+    except FileFormatError:
+        raise
     except (OSError, ValueError, KeyError) as exc:
         raise FileFormatError(f"{path}: cannot read conductivity tensors ({exc})") from exc
     data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
     if data.shape[1] != 9 or (n_elements is not None and len(data) != n_elements):
         raise FileFormatError(f"{path}: expected {n_elements or 'M'} tensors of 9 values, got shape {data.shape}")
+    if not np.isfinite(data).all():
+        raise FileFormatError(f"{path}: conductivity tensors hold NaN or inf (no value for some tetrahedra?)")
     return data.reshape(-1, 3, 3)
