@@ -173,14 +173,14 @@ def check_placement(head, coil, pose: CoilPose) -> None:
     """Raise :class:`PlacementError` if the coil centre is more than :data:`MAX_SCALP_DISTANCE`
     from the head's scalp or any coil element lies inside the head."""
     center = pose.center
-    offset = float(head.scalp.signed_distance(center)[0])
+    points = coil.transformed(pose.matrix).source_points()
+    distance = head.scalp.signed_distance(np.vstack([center, points]))     # one tree for both checks
+    offset, inside = float(distance[0]), distance[1:] < 0
     if offset > MAX_SCALP_DISTANCE:
         raise PlacementError(
             f"coil centre {np.round(1e3 * center, 2).tolist()} mm is {1e3 * offset:.1f} mm from the scalp of "
             f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): the field would be near zero"
             + _mm_hint(np.abs(center).max()) + "; pass check_placement=False to place it there anyway")
-    points = coil.transformed(pose.matrix).source_points()
-    inside = head.scalp.contains(points)
     if inside.any():
         raise PlacementError(
             f"coil {coil.name!r} is inside the scalp: {inside.sum()} of {len(points)} coil "

@@ -39,7 +39,8 @@ class TriangleTree:
     def signed_distance(self, points) -> np.ndarray:
         """Distance (P,) of ``points`` (P, 3) to a closed, outward-oriented surface: negative
         inside. The sign comes from the angle-weighted pseudo-normal at the closest point
-        (Bærentzen & Aanæs 2005), exact for closed manifold surfaces."""
+        (Bærentzen & Aanæs 2005), exact for closed manifold surfaces. libigl builds its own tree
+        for this per call (0.04 s for 44k triangles): query many points at once."""
         import igl
         distance, _, _, _ = igl.signed_distance(_float_rows(points), self.vertices, self.triangles,
                                                 igl.SIGNED_DISTANCE_TYPE_PSEUDONORMAL)

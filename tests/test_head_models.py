@@ -218,3 +218,28 @@ def test_grey_matter_midsurface_of_a_charm_mesh(shared_data):
 def test_midsurface_needs_grey_and_white_matter(coarse_sphere):
     with pytest.raises(MeshError, match="mid-surface"):
         coarse_sphere.grey_matter_midsurface()
+
+
+def test_scalp_signed_distance_matches_the_sphere(coarse_sphere):
+    """The scalp of the 95 mm sphere mesh is a polyhedron with its vertices on the sphere: its
+    faces lie inside it by at most their sagitta ρ²/(2R) (ρ the face's circumradius), so the
+    signed distance to it differs from |p| − R by at most that, and the sides agree beyond it."""
+    R = 0.095
+    scalp = coarse_sphere.scalp
+    corners = coarse_sphere.nodes[scalp.triangles]
+    a, b, c = (np.linalg.norm(corners[:, i] - corners[:, j], axis=1) for i, j in ((1, 2), (2, 0), (0, 1)))
+    rho = a * b * c / (4 * scalp.areas)
+    sagitta = float((rho ** 2 / (2 * R)).max())
+    rng = np.random.default_rng(4)
+    directions = rng.normal(size=(2000, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    points = directions * rng.uniform(0.06, 0.13, size=(2000, 1))
+    exact = np.linalg.norm(points, axis=1) - R
+    distance = scalp.signed_distance(points)
+    assert np.abs(distance - exact).max() <= sagitta + 1e-12
+    clear = np.abs(exact) > sagitta
+    assert ((distance < 0) == (exact < 0))[clear].all()
+    assert (coarse_sphere.contains(points) == (distance < 0)).all()
+    unsigned, _, closest = scalp.tree.closest(points)
+    np.testing.assert_allclose(unsigned, np.abs(distance), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.linalg.norm(closest - points, axis=1), unsigned, rtol=0, atol=1e-15)
