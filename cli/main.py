@@ -94,7 +94,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     """
     import tmsfield as tf
 
-    from ..core.files import write_text_atomic
+    from ..core.files import replaced_folder, write_text_atomic
     from ..core.optional import check_available
     from ..core.progress import set_verbose, timed
     from ..solver.nifti import save_nifti
@@ -103,31 +103,33 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     try:
         if nifti_reference:
             check_available("nibabel", extra="nifti", purpose="--nifti-reference")
-        with timed(timings, "head"):
-            head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-        with timed(timings, "coil placement"):
-            coil = load_coil(coil_spec)
-            if matsimnibs:
-                pose = tf.CoilPose.load(matsimnibs)
-            else:
-                if center_mm is None and center is None:
-                    raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z or --matsimnibs")
-                center = center if center_mm is None else [v * 1e-3 for v in _vector(center_mm, "--center-mm")]
-                pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
-                                           handle=handle_default if handle is None else _vector(handle, "--handle"))
-        result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
-                             conductivities=_conductivities(conductivity))
-        # the run's stages in order; summary.txt/.json are written before the last two are known
-        result.timings = {**timings, **result.timings}
-        with timed(result.timings, "writing outputs"):
-            _write_outputs(result, out)
-            write_text_atomic(out / "config.toml", config_text(ctx))
-            if nifti_reference:
-                save_nifti(result, out / "magnE.nii.gz", nifti_reference, verbose=not quiet)
-        pictured = False
-        if picture:
-            with timed(result.timings, "picture"):
-                pictured = _write_picture(result, coil, out / "field.png")
+        with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
+            with timed(timings, "head"):
+                head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
+            with timed(timings, "coil placement"):
+                coil = load_coil(coil_spec)
+                if matsimnibs:
+                    pose = tf.CoilPose.load(matsimnibs)
+                else:
+                    if center_mm is None and center is None:
+                        raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z "
+                                            "or --matsimnibs")
+                    center = center if center_mm is None else [v * 1e-3 for v in _vector(center_mm, "--center-mm")]
+                    pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
+                                               handle=handle_default if handle is None else _vector(handle, "--handle"))
+            result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
+                                 conductivities=_conductivities(conductivity))
+            # the run's stages in order; summary.txt/.json are written before the last two are known
+            result.timings = {**timings, **result.timings}
+            with timed(result.timings, "writing outputs"):
+                _write_outputs(result, staging)
+                write_text_atomic(staging / "config.toml", config_text(ctx))
+                if nifti_reference:
+                    save_nifti(result, staging / "magnE.nii.gz", nifti_reference, verbose=not quiet)
+            pictured = False
+            if picture:
+                with timed(result.timings, "picture"):
+                    pictured = _write_picture(result, coil, staging / "field.png")
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
@@ -153,14 +155,22 @@ def _write_picture(result, coil, path: Path) -> bool:
     return True
 
 
+#: the files `simulate` may write into its output folder (an existing folder holding only these is replaced)
+SIMULATE_OUTPUTS = ("field.msh", "field.vtu", "summary.txt", "summary.json", "config.toml", "magnE.nii.gz",
+                    "field.png")
+
+
 def _write_outputs(result, out: Path) -> None:
     """field.msh, field.vtu, summary.txt and summary.json of ``result`` in the folder ``out``."""
     from ..core.files import write_text_atomic
-    out.mkdir(parents=True, exist_ok=True)
     result.save(out / "field.msh")
     result.save(out / "field.vtu")
     write_text_atomic(out / "summary.txt", result.summary() + "\n")
     write_text_atomic(out / "summary.json", json.dumps(result.summary_record(), indent=2) + "\n")
+
+
+#: the files `thresholds` writes into its output folder
+THRESHOLDS_OUTPUTS = ("thresholds.csv", "thresholds.npz", "thresholds_map.vtu", "summary.txt")
 
 
 @main.command()
@@ -203,39 +213,38 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
     import numpy as np
     import tmsfield as tf
 
-    from ..core.files import write_text_atomic
+    from ..core.files import replaced_folder, write_text_atomic
     from ..core.progress import set_verbose
     from ..neurons.field_file import load_field
     set_verbose(not quiet)
     try:
-        field = load_field(result)
-        head = field.head
-        if center_mm:
-            center = np.array(_vector(center_mm, "--center-mm")) * 1e-3
-        else:
-            center = head.centroids[int(np.argmax(np.linalg.norm(field.E, axis=1)))]
-        try:
-            levels = [float(d) for d in depths.split(",")]
-        except ValueError:
-            raise click.BadParameter(f"--depths takes numbers like 0.25,0.5, got {depths!r}") from None
-        sites = tf.neurons.cortical_sites(head, depths=levels, center=center, radius=radius_mm * 1e-3,
-                                          max_sites=max_cells)
-        if cells_spec == "axon":
-            cable = tf.neurons.myelinated_axon(diameter_um * 1e-6, nodes)
-            axis = _vector(up, "--up") if up else (0.0, 0.0, -1.0)
-        elif Path(cells_spec).suffix.lower() == ".swc":
-            cable = tf.neurons.load_swc(cells_spec)
-            axis = _vector(up, "--up") if up else (0.0, 0.0, 1.0)
-        else:
-            raise click.BadParameter(f"--cells takes 'axon' or an .swc file, got {cells_spec!r}")
-        cells = tf.neurons.place_in_cortex(cable, sites, up=axis)
-        res = tf.neurons.thresholds(field, cells, waveform, dt=dt_us * 1e-6, tolerance=tolerance,
-                                    verbose=not quiet)
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("thresholds.csv", "thresholds.npz", "thresholds_map.vtu"):
-            res.save(out / name)
-        write_text_atomic(out / "summary.txt", res.summary() + "\n")
+        with replaced_folder(out_dir, names=THRESHOLDS_OUTPUTS, note="tmsfield thresholds\n") as staging:
+            field = load_field(result)
+            head = field.head
+            if center_mm:
+                center = np.array(_vector(center_mm, "--center-mm")) * 1e-3
+            else:
+                center = head.centroids[int(np.argmax(np.linalg.norm(field.E, axis=1)))]
+            try:
+                levels = [float(d) for d in depths.split(",")]
+            except ValueError:
+                raise click.BadParameter(f"--depths takes numbers like 0.25,0.5, got {depths!r}") from None
+            sites = tf.neurons.cortical_sites(head, depths=levels, center=center, radius=radius_mm * 1e-3,
+                                              max_sites=max_cells)
+            if cells_spec == "axon":
+                cable = tf.neurons.myelinated_axon(diameter_um * 1e-6, nodes)
+                axis = _vector(up, "--up") if up else (0.0, 0.0, -1.0)
+            elif Path(cells_spec).suffix.lower() == ".swc":
+                cable = tf.neurons.load_swc(cells_spec)
+                axis = _vector(up, "--up") if up else (0.0, 0.0, 1.0)
+            else:
+                raise click.BadParameter(f"--cells takes 'axon' or an .swc file, got {cells_spec!r}")
+            cells = tf.neurons.place_in_cortex(cable, sites, up=axis)
+            res = tf.neurons.thresholds(field, cells, waveform, dt=dt_us * 1e-6, tolerance=tolerance,
+                                        verbose=not quiet)
+            for name in THRESHOLDS_OUTPUTS[:3]:
+                res.save(staging / name)
+            write_text_atomic(staging / "summary.txt", res.summary() + "\n")
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:

@@ -48,19 +48,21 @@ def optimize(head_spec, edge_length_mm, order, coil_spec, target_mm, direction, 
     """
     import tmsfield as tf
 
+    from ..core.files import replaced_folder
     from ..core.progress import set_verbose
     from .main import _vector
     set_verbose(not quiet)
     try:
-        head = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)[0]
-        coil = load_coil(coil_spec)
-        result = tf.optimize_placement(
-            head, coil, [v * 1e-3 for v in _vector(target_mm, "--target-mm")],
-            direction=None if direction is None else _vector(direction, "--direction"), objective=objective,
-            radius=radius_mm * 1e-3, n_positions=n_positions, angle_step_deg=angle_step_deg,
-            handle=_vector(handle, "--handle"), distance=distance_mm * 1e-3, didt=didt, order=order,
-            verify=not no_verify, verbose=not quiet)
-        _write_outputs(result, Path(out_dir))
+        with replaced_folder(out_dir, names=OUTPUTS, note="tmsfield optimize\n") as staging:
+            head = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)[0]
+            coil = load_coil(coil_spec)
+            result = tf.optimize_placement(
+                head, coil, [v * 1e-3 for v in _vector(target_mm, "--target-mm")],
+                direction=None if direction is None else _vector(direction, "--direction"), objective=objective,
+                radius=radius_mm * 1e-3, n_positions=n_positions, angle_step_deg=angle_step_deg,
+                handle=_vector(handle, "--handle"), distance=distance_mm * 1e-3, didt=didt, order=order,
+                verify=not no_verify, verbose=not quiet)
+            _write_outputs(result, staging)
     except TmsFieldError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
@@ -68,11 +70,14 @@ def optimize(head_spec, edge_length_mm, order, coil_spec, target_mm, direction, 
         click.echo(f"wrote {out_dir}/best_matsimnibs.txt, objective_map.npz, summary.txt, summary.json")
 
 
+#: the files `optimize` writes into its output folder
+OUTPUTS = ("best_matsimnibs.txt", "objective_map.npz", "summary.txt", "summary.json")
+
+
 def _write_outputs(result, out: Path) -> None:
     import numpy as np
 
     from ..core.files import atomic_path, write_text_atomic
-    out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "best_matsimnibs.txt",
                       "\n".join(" ".join(f"{v:.9g}" for v in row) for row in result.matsimnibs) + "\n")
     frames_mm = result.positions.frames.copy()

@@ -1,13 +1,13 @@
 """``tmsfield view``: show a ``tmsfield simulate`` result, or save a screenshot of it."""
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import click
 
-from ..core.errors import TmsFieldError
+from ..core.errors import FileFormatError, TmsFieldError
+from ..solver.result import read_summary
 from ..viz.camera import VIEW_NAMES
 
 log = logging.getLogger("tmsfield")
@@ -36,13 +36,13 @@ def _pose_and_coil(folder: Path):
     summary = folder / "summary.json"
     if not summary.is_file():
         return None, None
-    try:
-        record = json.loads(summary.read_text())["provenance"]
-    except (ValueError, KeyError) as exc:
-        raise TmsFieldError(f"{summary}: not a `tmsfield simulate` summary ({exc})") from None
+    record = read_summary(summary)["provenance"]
     pose = None
     if "matsimnibs_mm" in record:
-        pose = tf.CoilPose.from_matsimnibs(record["matsimnibs_mm"], "mm")
+        try:
+            pose = tf.CoilPose.from_matsimnibs(record["matsimnibs_mm"], "mm")
+        except (TypeError, ValueError) as exc:
+            raise FileFormatError(f"{summary}: provenance.matsimnibs_mm is not a 4x4 matrix ({exc})") from None
     coil = None
     for name in tf.coils.builders.BUILTIN:
         candidate = tf.coils.builtin(name)

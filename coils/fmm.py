@@ -1,16 +1,14 @@
 """Fast multipole evaluation of coil fields with fmm3dpy (CPU).
 
-fmm3dpy's Laplace kernel has been documented both as 1/r and as 1/(4πr) across versions;
-:func:`kernel_scale` measures it once against the direct formula instead of trusting either.
+The FMM calls go through :mod:`tmsfield.core.fmm` (kernel normalisation, error codes).
 Segments are integrated with Gauss–Legendre points; (target, segment) pairs closer than
 ``NEAR_FACTOR`` segment lengths are corrected with the exact closed form.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from ..core.fmm import kernel_scale, lfmm3d
 from . import kernels
 
 #: requested FMM precision per field: the loosest eps whose measured error against exact sums
@@ -26,21 +24,11 @@ N_GAUSS = 2
 NEAR_FACTOR = 5.0
 
 
-@functools.lru_cache(maxsize=1)
-def kernel_scale() -> float:
-    """Potential fmm3dpy returns for a unit charge at unit distance (1 or 1/(4π))."""
-    import fmm3dpy
-    out = fmm3dpy.lfmm3d(eps=1e-12, sources=np.zeros((3, 1)), charges=np.ones(1),
-                         targets=np.array([[1.0], [0.0], [0.0]]), pgt=1)
-    return float(np.ravel(out.pottarg)[0])
-
-
 def _lfmm(sources, targets, eps, pgt, charges=None, dipvec=None):
     """fmm3dpy.lfmm3d with several charge densities (charges (nd, n)) or dipole densities
     (dipvec (nd, 3, n) or (3, n)), rescaled to the 1/r kernel. Returns pottarg or gradtarg."""
-    import fmm3dpy
     nd = len(charges) if charges is not None else (len(dipvec) if dipvec.ndim == 3 else 1)
-    out = fmm3dpy.lfmm3d(eps=eps, sources=np.ascontiguousarray(sources.T),
+    out = lfmm3d(eps=eps, sources=np.ascontiguousarray(sources.T),
                          charges=charges, dipvec=dipvec, targets=np.ascontiguousarray(targets.T),
                          pgt=pgt, nd=nd)
     scale = 1.0 / kernel_scale()

@@ -7,7 +7,6 @@ than ``FieldResult.sample``'s recovered or native interpolation).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from ..core.errors import FileFormatError
 from ..head_models.io import load_head
+from ..solver.result import read_summary
 
 
 @dataclasses.dataclass(eq=False)
@@ -52,5 +52,18 @@ def load_field(path: str | os.PathLike) -> ElementField:
     didt = 1e6
     summary = vtu.parent / "summary.json"
     if summary.is_file():
-        didt = float(json.loads(summary.read_text())["provenance"]["didt_A_per_s"][0])
+        didt = _didt(read_summary(summary)["provenance"], summary)
     return ElementField(head, field, (didt,))
+
+
+def _didt(provenance: dict, path: Path) -> float:
+    """The coil's dI/dt (A/s) recorded in a summary's provenance: one finite value > 0."""
+    values = provenance.get("didt_A_per_s")
+    try:
+        didt = float(values[0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise FileFormatError(f"{path}: provenance.didt_A_per_s must be a list of numbers (A/s), got {values!r}; "
+                              "rerun `tmsfield simulate`") from None
+    if not np.isfinite(didt) or didt <= 0:
+        raise FileFormatError(f"{path}: provenance.didt_A_per_s[0] must be finite and > 0, got {didt}")
+    return didt

@@ -100,9 +100,7 @@ class VolumeCurrents:
     def fields(self, points, *, want: str = "B", eps: float = FMM_EPS) -> dict:
         """{"A": (K, N, 3) T·m per A·m, "B": (K, N, 3) T per A·m} at ``points`` (N, 3) m
         (``want`` "A", "B" or "AB"), dipole term included."""
-        import fmm3dpy
-
-        from ..coils.fmm import kernel_scale
+        from ..core.fmm import kernel_scale, lfmm3d
         points = np.atleast_2d(np.asarray(points, float))
         k, n = self.n_directions, len(points)
         charges = np.ascontiguousarray(self.strengths.transpose(0, 2, 1).reshape(3 * k, -1))
@@ -110,7 +108,7 @@ class VolumeCurrents:
         pot, grad = np.zeros((3 * k, n)), np.zeros((3 * k, 3, n)) if pgt == 2 else None
         sources, targets = np.ascontiguousarray(self.points.T), np.ascontiguousarray(points.T)
         for s in range(0, 3 * k, FMM_DENSITIES):           # one direction per call bounds fmm3dpy's memory
-            out = fmm3dpy.lfmm3d(eps=eps, sources=sources, charges=np.ascontiguousarray(charges[s:s + FMM_DENSITIES]),
+            out = lfmm3d(eps=eps, sources=sources, charges=np.ascontiguousarray(charges[s:s + FMM_DENSITIES]),
                                  targets=targets, pgt=pgt, nd=min(FMM_DENSITIES, 3 * k - s))
             pot[s:s + FMM_DENSITIES] = np.asarray(out.pottarg).reshape(-1, n)
             if pgt == 2:

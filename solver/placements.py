@@ -74,7 +74,8 @@ def checked_coil(coil, what: str = "coil"):
 
 def checked_didt(didt, coil) -> tuple[float, ...]:
     """dI/dt (A/s) as a tuple: one value > 0, or one finite value per stimulator of ``coil``
-    (negative reverses that stimulator, zero switches it off; not all zero)."""
+    (negative reverses that stimulator, zero switches it off; not all zero); none above
+    :data:`MAX_DIDT` in magnitude."""
     try:
         values = np.atleast_1d(np.asarray(didt, dtype=float)).ravel()
     except (TypeError, ValueError):
@@ -84,10 +85,37 @@ def checked_didt(didt, coil) -> tuple[float, ...]:
         raise TmsFieldError(f"didt must be finite, got {values.tolist()} A/s{hint}")
     if len(values) == 1 and values[0] <= 0:
         raise TmsFieldError(f"didt must be > 0 A/s, got {values[0]:g}{hint}")
+    if np.abs(values).max() > MAX_DIDT:
+        raise TmsFieldError(f"didt {np.abs(values).max():g} A/s is implausible (TMS stimulators reach about 3e8 A/s; "
+                            f"at most {MAX_DIDT:g} is accepted){hint}")
     if len(values) > 1 and (len(values) != coil.n_stimulators or not values.any()):
         raise TmsFieldError(f"coil {coil.name!r} has {coil.n_stimulators} stimulator(s): give one dI/dt or "
                             f"one per stimulator, not all zero; got {values.tolist()} A/s")
     return tuple(float(v) for v in values)
+
+
+#: dI/dt above this (A/s) is refused as a unit mistake: stimulators reach ~3e8 A/s (300 A/µs)
+MAX_DIDT = 1e10
+
+
+def checked_primary(dadt: np.ndarray) -> np.ndarray:
+    """``dadt`` (n, 3) V/m, or a TmsFieldError when it is not finite or zero everywhere (a
+    failed evaluation or a coil without current: the answer would be a zero or NaN field)."""
+    if not np.isfinite(dadt).all():
+        raise TmsFieldError("the primary field ∂A/∂t is not finite (overflow or NaN): check dI/dt and the coil")
+    if not np.any(dadt):
+        raise TmsFieldError("the primary field ∂A/∂t is zero everywhere: the coil carries no current "
+                            "(all dI/dt zero?) or its evaluation failed")
+    return dadt
+
+
+def checked_field(E: np.ndarray) -> np.ndarray:
+    """``E`` (M, 3) V/m, or a TmsFieldError when it holds NaN or infinities."""
+    if not np.isfinite(E).all():
+        bad = int((~np.isfinite(E).all(axis=1)).sum())
+        raise TmsFieldError(f"the computed field is not finite in {bad} element(s): the solve failed; check the "
+                            "mesh quality (degenerate elements) and the conductivities")
+    return E
 
 
 def placement_inputs(coil, pose, didt):

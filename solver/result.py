@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.aabb import TriangleTree
 from ..core.errors import FileFormatError, TmsFieldError
 from ..core.files import atomic_path
 from ..head_models.io import to_meshio, write_mesh
-from ..core.aabb import TriangleTree
 from ..head_models.surfaces import outer_boundary
 from ..head_models.tissues import tissue_name
 from .recovery import node_average
@@ -273,6 +273,21 @@ class FieldResult:
         return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "peak": self.peak(),
                 "statistics": self.statistics(), "half_value_depth_mm": depth,
                 "provenance": self.provenance_record()}
+
+
+def read_summary(path: str | os.PathLike) -> dict:
+    """The record of a summary.json written by ``tmsfield simulate`` (see
+    :meth:`FieldResult.summary_record`); FileFormatError naming the file when it is not valid
+    JSON or has no "provenance" object."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FileFormatError(f"{path}: not a readable JSON summary ({type(exc).__name__}: {exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("provenance"), dict):
+        raise FileFormatError(f"{path}: not a `tmsfield simulate` summary (no \"provenance\" object); "
+                              "rerun `tmsfield simulate` to rewrite it")
+    return record
 
 
 def provenance_record(result) -> dict:

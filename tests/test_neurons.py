@@ -239,7 +239,7 @@ def test_cli_thresholds_on_a_simulate_output(tmp_path):
                                     "--waveform", "biphasic", "--out", str(thr)])
     assert out.exit_code == 0, out.output
     assert {p.name for p in thr.iterdir()} == {"thresholds.csv", "thresholds.npz", "thresholds_map.vtu",
-                                               "summary.txt"}
+                                               "summary.txt", ".tmsfield-output"}
     assert "thresholds of 5 cells" in out.output
     bad = CliRunner().invoke(main, ["thresholds", str(run), "--waveform", "square", "--out", str(thr)])
     assert bad.exit_code != 0 and "unknown waveform" in bad.output

@@ -16,7 +16,7 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
-from ...coils.fmm import kernel_scale
+from ...core.fmm import kernel_scale, lfmm3d
 from ...core.errors import TmsFieldError
 from . import integrals
 from .quadrature import TRIANGLE_RULES
@@ -223,14 +223,13 @@ class ChargeField:
 def _fmm(sources, charges, targets, kind: str, eps: float):
     """Σ q/r (kind "potential") or −∇Σ q/r ("field") by fmm3dpy; at the sources (self
     excluded) when ``targets`` is None."""
-    import fmm3dpy
     level = 1 if kind == "potential" else 2
     args = {"eps": eps, "sources": np.ascontiguousarray(sources.T), "charges": charges}
     if targets is None:
-        out = fmm3dpy.lfmm3d(**args, pg=level)
+        out = lfmm3d(**args, pg=level)
         pot, grad = out.pot, out.grad
     else:
-        out = fmm3dpy.lfmm3d(**args, targets=np.ascontiguousarray(targets.T), pgt=level)
+        out = lfmm3d(**args, targets=np.ascontiguousarray(targets.T), pgt=level)
         pot, grad = out.pottarg, out.gradtarg
     scale = 1.0 / kernel_scale()
     return scale * np.asarray(pot) if kind == "potential" else -scale * np.asarray(grad).T

@@ -27,7 +27,7 @@ from ...core.progress import timed
 from ...head_models.mesh import HeadMesh
 from ...head_models.surface_checks import segments_crossing
 from ...head_models.surfaces import inside_surface
-from ..placements import PlacementSolver, placement_inputs
+from ..placements import PlacementSolver, checked_field, checked_primary, placement_inputs
 from ..provenance import base_provenance
 from ..recovery import PatchRecovery
 from ..result import FieldResult
@@ -111,9 +111,10 @@ class BEMSolver(PlacementSolver):
         density, info = spla.gmres(self._operator(), rhs, x0=initial, M=precondition, rtol=self.tol, atol=0.0,
                                    restart=RESTART, maxiter=MAX_ITERATIONS // RESTART,
                                    callback=iterations.append, callback_type="pr_norm")
-        if info != 0:
-            raise TmsFieldError(f"GMRES did not reach tolerance {self.tol} in {len(iterations)} iterations")
         residual = float(iterations[-1]) if iterations else 0.0
+        if info != 0 or not np.isfinite(density).all() or not residual <= 10 * self.tol:   # NaN fails too
+            raise TmsFieldError(f"GMRES did not reach tolerance {self.tol} in {len(iterations)} iterations "
+                                f"(residual {residual:.2e}); check the surfaces (repair, nesting) and conductivities")
         return density, len(iterations), residual
 
     # --- placements ---------------------------------------------------------------------
@@ -146,7 +147,7 @@ class BEMSolver(PlacementSolver):
                 self.check_placement(coil, pose)
         dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=method, backend=backend)
         with timed(timings, "primary field"):
-            primary = -dadt(surf.centroids)
+            primary = -checked_primary(dadt(surf.centroids))
         with timed(timings, "solve"):
             density, iterations, residual = self.solve_charges(primary, initial)
         log.info("BEM solve: %d GMRES iterations, residual %.1e", iterations, residual)
@@ -165,7 +166,7 @@ class BEMSolver(PlacementSolver):
         head = self.head
         with timed(timings, "E at centroids"):
             dadt_centroids = dadt(head.centroids)
-            E = self.charges.field(head.centroids, density) - dadt_centroids
+            E = checked_field(self.charges.field(head.centroids, density) - dadt_centroids)
         with timed(timings, "potential at nodes"):
             phi = self.charges.potential(head.nodes, density)
         native = functools.partial(self._native, density, dadt)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...core.progress import timed
 from ...head_models.tissues import check_tensors
-from ..placements import PlacementSolver, placement_inputs
+from ..placements import PlacementSolver, checked_field, checked_primary, placement_inputs
 from ..provenance import base_provenance
 from ..recovery import PatchRecovery
 from ..result import FieldResult
@@ -96,6 +96,7 @@ class FEMSolver(PlacementSolver):
             exact_at = self.head.centroids if self.order == 2 else np.zeros((0, 3))
             both = coil.dadt(np.vstack([self.space.dof_points, exact_at]), pose, didt=didt, method=method,
                              backend=backend)
+        checked_primary(both)
         return both[:self.space.n_dofs], both[self.space.n_dofs:]
 
     def _load(self, dadt):
@@ -111,6 +112,7 @@ class FEMSolver(PlacementSolver):
                 E = -assembly.gradient_at(space, head.basis_gradients, phi, centroid) - dadt_centroids
             else:
                 E = assembly.field_at(space, head.basis_gradients, phi, dadt, centroid)
+            checked_field(E)
         log.info("FEM solve: %d CG iterations, residual %.1e", info.iterations, info.residual)
         provenance = base_provenance(head, coil, self.conductivities)
         provenance["anisotropic"] = self.sigma.ndim == 3
