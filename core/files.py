@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -14,11 +15,17 @@ def atomic_path(path: str | os.PathLike):
 
     The temporary file keeps the target's suffixes so format-sniffing writers (meshio)
     behave. On any exception the temporary file is removed and ``path`` is untouched.
+    Temporary files of earlier writes to ``path`` whose process was killed are removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
+    prefix = f".{path.stem}.part-"
+    for leftover in path.parent.glob(glob.escape(prefix) + "*"):
+        if leftover.name.endswith(suffix) and not _owner_alive(leftover):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=suffix, dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file ordinary permissions
     try:
@@ -43,7 +50,7 @@ _STAGING, _ASIDE = "partial", "replaced"
 
 
 def _owner_alive(path: Path) -> bool:
-    """Whether the process that made the staging/aside folder ``path`` (".name.kind-PID-token") runs."""
+    """Whether the process that made the temporary file or folder ``path`` (".name.kind-PID-token…") runs."""
     try:
         pid = int(path.name.rsplit("-", 2)[-2])
         os.kill(pid, 0)

@@ -125,6 +125,17 @@ def test_replaced_folder_swaps_whole_folders_and_cleans_up(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]               # no leftovers
 
 
+def test_killed_writes_leave_no_part_files_behind(tmp_path):
+    from tmsfield.core.files import write_text_atomic
+    dead = tmp_path / f".res.part-{2**22 + 777}-abcd.json"       # a write killed before its rename
+    live = tmp_path / f".res.part-{os.getpid()}-efgh.json"        # a write still running (this process)
+    other = tmp_path / f".res.part-{2**22 + 777}-abcd.msh"        # another target's temporary file
+    for p in (dead, live, other):
+        p.write_text("half")
+    write_text_atomic(tmp_path / "res.json", "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "res.json"])
+
+
 def test_a_run_killed_between_the_renames_is_restored(tmp_path):
     out = tmp_path / "run"
     aside = tmp_path / f".run.replaced-{2**22 + 54321}-zzzz"            # moved aside, then killed
