@@ -3,9 +3,12 @@ wins), and the options a run used are written back as TOML next to its results."
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import click
+
+from ..core.errors import FileFormatError, TmsFieldError
 
 
 def _key(param) -> str:
@@ -13,36 +16,138 @@ def _key(param) -> str:
     return param.opts[0].lstrip("-").replace("-", "_")
 
 
-def _from_toml(param, value):
-    """A TOML value in the form the option takes on the command line."""
-    if param.multiple:
-        if isinstance(value, dict):                       # conductivity = {3 = 1.654}
-            return [f"{k}={v}" for k, v in value.items()]
-        return [str(v) for v in (value if isinstance(value, list) else [value])]
-    if isinstance(value, list):                           # center_mm = [-50, 10, 80]
-        return ",".join(str(v) for v in value)
+#: options whose value must be a length/amount > 0 (0 is no edge length: it used to fall back to 6 mm)
+POSITIVE_KEYS = frozenset({"edge_length_mm"})
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"                 # TOML dates and times
+
+
+def _show(value) -> str:
+    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(where: str, value, *, integer: bool = False):
+    """A TOML number for a numeric option: no booleans (True is 1 in Python), finite."""
+    what = "an integer" if integer else "a number"
+    ok = (isinstance(value, int) if integer else isinstance(value, (int, float))) and not isinstance(value, bool)
+    if not ok:
+        raise FileFormatError(f"{where}: expected {what}, got {_kind(value)} {_show(value)}"
+                              + (" (write a number, e.g. 1e6, not true/false or a quoted string)"
+                                 if isinstance(value, (bool, str)) else ""))
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:                                 # TOML integers have no size limit here
+        finite = False
+    if not finite:
+        raise FileFormatError(f"{where}: expected a finite number, got {_show(value)}")
     return value
 
 
-def read_config(ctx, param, path):
-    """click callback of ``--config``: TOML keys become the command's option defaults."""
-    if path is None:
-        return None
+def _from_toml(where: str, key: str, param, value, ctx):
+    """A TOML value, type-checked, in the form the option takes on the command line.
+
+    Raises FileFormatError naming ``where`` (file: key) for a value of the wrong type."""
+    kind = param.type
+    if param.multiple:
+        if isinstance(value, dict):                       # conductivity = {3 = 1.654}
+            items = []
+            for k, v in value.items():
+                _number(f"{where}.{k}", v)
+                items.append(f"{k}={v!r}")
+            return items
+        values = value if isinstance(value, list) else [value]
+        for i, v in enumerate(values):
+            if not isinstance(v, str):
+                raise FileFormatError(f"{where}[{i}]: expected a string like \"3=1.654\" (or write a table, "
+                                      f"{key} = {{3 = 1.654}}), got {_kind(v)} {_show(v)}")
+        return list(values)
+    if isinstance(kind, click.types.BoolParamType):
+        if not isinstance(value, bool):
+            raise FileFormatError(f"{where}: expected true or false, got {_kind(value)} {_show(value)}")
+        return value
+    if isinstance(kind, (click.types.IntParamType, click.types.FloatParamType)):
+        value = _number(where, value, integer=isinstance(kind, click.types.IntParamType))
+        if key in POSITIVE_KEYS and not value > 0:
+            raise FileFormatError(f"{where}: must be a number > 0, got {value!r} (e.g. {key} = 6)")
+    elif isinstance(value, list):                         # center_mm = [-50, 10, 80]
+        for i, v in enumerate(value):
+            _number(f"{where}[{i}]", v)
+        value = ",".join(repr(v) for v in value)
+    elif not isinstance(value, str):
+        raise FileFormatError(f"{where}: expected a string, got {_kind(value)} {_show(value)}")
+    try:                                                  # choices, ranges, existing paths
+        kind.convert(value, param, ctx)
+    except click.BadParameter as exc:
+        raise FileFormatError(f"{where}: {exc.message}") from None
+    except (ValueError, TypeError, OSError) as exc:     # e.g. a path with a NUL character
+        raise FileFormatError(f"{where}: invalid value {_show(value)} ({exc})") from None
+    return value
+
+
+def load_config(path, ctx) -> dict:
+    """Option defaults from the TOML file ``path`` for ``ctx.command``: {option name: value}.
+
+    Keys are the long option names with underscores (or dashes): ``center_mm``,
+    ``edge-length-mm``. Every value is type-checked for its option; raises FileFormatError
+    naming the file and key (or line) for unreadable TOML, unknown keys and wrong types."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise click.BadParameter(f"{path}: cannot read TOML ({exc})") from None
+            raw = fh.read()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read ({exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text; a config file is "
+                              "TOML (UTF-8), e.g. as written to config.toml by a previous run") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FileFormatError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise FileFormatError(f"{path}: TOML nested too deeply to be a tmsfield config") from None
+    except ValueError as exc:                             # e.g. an integer of more than 4300 digits
+        raise FileFormatError(f"{path}: not a usable TOML file ({exc})") from None
     options = {_key(p): p for p in ctx.command.params if isinstance(p, click.Option) and p.name != "config"}
-    unknown = sorted(set(data) - set(options))
-    if unknown:
-        raise click.BadParameter(f"{path}: unknown key(s) {unknown}; known: {sorted(options)}")
-    ctx.default_map = {**(ctx.default_map or {}),
-                       **{options[k].name: _from_toml(options[k], v) for k, v in data.items()}}
+    out, seen = {}, {}
+    for raw_key, value in data.items():
+        key = raw_key.replace("-", "_")
+        if key not in options:
+            raise FileFormatError(f"{path}: unknown key {raw_key!r}; known: {sorted(options)}")
+        if key in seen:
+            raise FileFormatError(f"{path}: {key!r} given twice (as {seen[key]!r} and {raw_key!r})")
+        seen[key] = raw_key
+        out[options[key].name] = _from_toml(f"{path}: {raw_key}", key, options[key], value, ctx)
+    return out
+
+
+def read_config(ctx, param, path):
+    """click callback of ``--config``: TOML keys become the command's option defaults."""
+    if path is None:
+        return None
+    try:
+        values = load_config(path, ctx)
+    except TmsFieldError as exc:
+        raise click.BadParameter(str(exc)) from None
+    ctx.default_map = {**(ctx.default_map or {}), **values}
     return path
 
 

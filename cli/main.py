@@ -97,12 +97,13 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     from ..core.files import replaced_folder, write_text_atomic
     from ..core.optional import check_available
     from ..core.progress import set_verbose, timed
-    from ..solver.nifti import save_nifti
+    from ..solver.nifti import check_nifti_reference, save_nifti
     set_verbose(not quiet)
     out, timings = Path(out_dir), {}
     try:
         if nifti_reference:
             check_available("nibabel", extra="nifti", purpose="--nifti-reference")
+            check_nifti_reference(nifti_reference)
         with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
             with timed(timings, "head"):
                 head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)

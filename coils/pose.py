@@ -106,10 +106,7 @@ class CoilPose:
     def load(cls, path: str | os.PathLike, units: str = "mm") -> CoilPose:
         """Read a whitespace-separated 4×4 ``matsimnibs`` text file (translation in ``units``)."""
         path = Path(path)
-        try:
-            m = np.loadtxt(path, ndmin=2)
-        except (OSError, ValueError) as exc:
-            raise FileFormatError(f"{path}: cannot read a 4x4 matrix ({exc})") from exc
+        m = _read_matrix_text(path)
         try:
             return cls.from_matsimnibs(m, units)
         except PlacementError as exc:
@@ -120,6 +117,47 @@ class CoilPose:
         m = self.matrix.copy()
         m[:3, 3] /= length_scale(units)
         return m
+
+
+#: a 4×4 matsimnibs text file is a few hundred bytes; larger files are not pose files
+MAX_POSE_FILE_BYTES = 1 << 16
+
+
+def _read_matrix_text(path: Path) -> np.ndarray:
+    """The 4×4 matrix of a whitespace-separated text file ('#' comments, blank lines allowed);
+    FileFormatError naming the file and line for anything else."""
+    hint = "; a pose file holds 4 lines of 4 numbers (SimNIBS matsimnibs, translation in mm)"
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_POSE_FILE_BYTES + 1)
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read ({exc})") from None
+    if len(raw) > MAX_POSE_FILE_BYTES:
+        raise FileFormatError(f"{path}: larger than {MAX_POSE_FILE_BYTES} bytes, not a pose matrix" + hint)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text (a binary file?)"
+                              + hint) from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        try:
+            row = [float(f) for f in fields]
+        except ValueError:
+            raise FileFormatError(f"{path}, line {number}: not numbers: {line.strip()[:60]!r}" + hint) from None
+        if len(row) != 4:
+            raise FileFormatError(f"{path}, line {number}: expected 4 numbers, found {len(row)}" + hint)
+        if not np.isfinite(row).all():
+            raise FileFormatError(f"{path}, line {number}: NaN or infinite value" + hint)
+        rows.append(row)
+    if len(rows) != 4:
+        raise FileFormatError(f"{path}: expected 4 rows of numbers, found {len(rows)}"
+                              + (" (empty file)" if not rows else "") + hint)
+    return np.array(rows)
 
 
 def _mm_hint(value: float) -> str:

@@ -5,12 +5,21 @@ midpoint and its direction×length vector, both in mm; zero-length entries are s
 Each element names its stimulator, whose ``maxdIdt`` (A/s) becomes ``Coil.max_didt``.
 Deformations are accepted at a zero initial setting (the coil as stored); type 3 (sampled A
 grids) and non-zero deformations are not supported yet and are refused clearly.
+
+The file is checked against the structure of SimNIBS' schema (types, required keys, no unknown
+keys, value ranges) before anything is built; errors name the file and the JSON path, e.g.
+``coil.tcd: $.stimulatorList[0].maxdIdt: expected a number > 0, got "abc"``. The number of
+elements is capped (``max_elements``) before any array is allocated or base64 data inflated.
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import logging
+import math
 import os
+import sys
 import zlib
 from pathlib import Path
 
@@ -20,57 +29,334 @@ from ..core.errors import CoilError, FileFormatError
 from .coil import Coil
 
 MM = 1e-3
+#: default cap on the number of 3-vectors (dipoles, segments, casing vertices, ...) a .tcd may
+#: declare in all; SimNIBS' coils hold at most a few 10⁴. Raise it with ``max_elements=``.
+DEFAULT_MAX_ELEMENTS = 2_000_000
+
+log = logging.getLogger("tmsfield")
+
+_TOP = {"name", "brand", "version", "limits", "resolution", "coilCasing", "coilElementList",
+        "stimulatorList", "deformList", "deformRangeList", "coilModels", "selfIntersectionTest"}
+_ELEMENT = {"name", "stimulator", "elementCasing", "deformations", "type", "points", "values",
+            "data", "affine"}
+_STIMULATOR = {"name", "brand", "maxdIdt", "waveformList"}
+_WAVEFORM = {"name", "time", "signal", "fit"}
+_DEFORM = {"deformRange", "type", "point1", "point2"}
+_DEFORM_RANGE = {"initial", "range"}
+_MODEL = {"points", "faces", "minDistancePoints", "intersectPoints"}
 
 
-def _array(value, path: Path, what: str) -> np.ndarray:
-    """A (n, 3) array stored either as nested lists or as base64(zlib(float64 bytes))."""
+def _show(value) -> str:
+    """A short JSON rendering of ``value`` for messages."""
+    if isinstance(value, (list, dict)) and len(value) > 8:
+        return f"{'[...]' if isinstance(value, list) else '{...}'} ({len(value)} items)"
     try:
+        text = json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):  # pragma: no cover - parsed JSON always dumps
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+class _Reader:
+    """Typed access to a parsed .tcd with errors naming the file and the JSON path."""
+
+    def __init__(self, path: Path, max_elements: int):
+        self.path, self.max_elements, self.used = path, max_elements, 0
+
+    def fail(self, where: str, message: str, cls=FileFormatError):
+        raise cls(f"{self.path}: {where}: {message}")
+
+    def expected(self, where: str, what: str, value):
+        self.fail(where, f"expected {what}, got {_kind(value)} {_show(value)}")
+
+    def obj(self, value, where: str, known: set[str], required=()) -> dict:
+        if not isinstance(value, dict):
+            self.expected(where, "an object", value)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            self.fail(where, f"unknown key {unknown[0]!r} (the .tcd schema allows {sorted(known)}); "
+                             "check its spelling")
+        for key in required:
+            if key not in value:
+                self.fail(where, f"missing required key {key!r}")
+        return value
+
+    def array(self, value, where: str, *, min_items=0, max_items=None) -> list:
+        if not isinstance(value, list):
+            self.expected(where, "an array", value)
+        if len(value) < min_items:
+            self.fail(where, f"expected at least {min_items} item(s), got {len(value)}")
+        if max_items is not None and len(value) > max_items:
+            self.fail(where, f"expected at most {max_items} item(s), got {len(value)}")
+        return value
+
+    def string(self, value, where: str) -> str:
+        if not isinstance(value, str):
+            self.expected(where, "a string", value)
+        return value
+
+    def number(self, value, where: str, *, above=None, minimum=None, maximum=None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.expected(where, "a number", value)
+        try:
+            x = float(value)
+        except OverflowError:
+            x = math.inf
+        if not math.isfinite(x):
+            self.fail(where, f"expected a finite number, got {_show(value)}", CoilError)
+        if above is not None and not x > above:
+            self.fail(where, f"expected a number > {above:g}, got {_show(value)}", CoilError)
+        if minimum is not None and x < minimum:
+            self.fail(where, f"expected a number >= {minimum:g}, got {_show(value)}", CoilError)
+        if maximum is not None and x > maximum:
+            self.fail(where, f"expected a number <= {maximum:g}, got {_show(value)}", CoilError)
+        return x
+
+    def integer(self, value, where: str, *, minimum=0) -> int:
+        """A JSON integer (an integral float such as 2.0 counts, as in JSON Schema)."""
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.expected(where, "an integer", value)
+        if value < minimum:
+            self.fail(where, f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    def numbers(self, value, where: str, *, n=None, min_items=0, **limits) -> list[float]:
+        items = self.array(value, where, min_items=n or min_items, max_items=n)
+        self.count(len(items), where)
+        return [self.number(v, f"{where}[{i}]", **limits) for i, v in enumerate(items)]
+
+    def count(self, n: int, where: str) -> None:
+        """Book ``n`` more elements against the cap, before they are allocated."""
+        self.used += n
+        if self.used > self.max_elements:
+            self.fail(where, f"the file declares more than {self.max_elements:,} elements in all "
+                             f"(cap reached here, {n:,} in this array); if the coil really is this "
+                             f"large, raise the cap: tf.coils.load(path, max_elements={2 * self.used})")
+
+    def vectors(self, value, where: str, *, width=3, min_items=1, decode=True, integer=False):
+        """(n, width) array from nested lists or base64(zlib(float64)); ``decode=False``
+        validates the structure only (for parts of the file this reader does not use)."""
         if isinstance(value, str):
-            raw = zlib.decompress(base64.b64decode(value))
-            arr = np.frombuffer(raw, dtype="<f8").reshape(-1, 3)
-        else:
-            arr = np.asarray(value, dtype=float).reshape(-1, 3)
-    except (ValueError, zlib.error, TypeError) as exc:
-        raise FileFormatError(f"{path}: cannot decode {what} ({exc})") from exc
-    if not np.isfinite(arr).all():
-        raise CoilError(f"{path}: NaN or infinite value in {what}")
-    return arr
+            if not decode:
+                return None
+            return self._decode(value, where, width)
+        rows = self.array(value, where, min_items=min_items)
+        self.count(len(rows), where)
+        for i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != width:
+                self.expected(f"{where}[{i}]", f"an array of {width} numbers", row)
+            for j, v in enumerate(row):
+                if integer:
+                    self.integer(v, f"{where}[{i}][{j}]")
+                elif isinstance(v, bool) or not isinstance(v, (int, float)):
+                    self.expected(f"{where}[{i}][{j}]", "a number", v)
+        if not decode:
+            return None
+        try:
+            arr = np.array(rows, dtype=np.float64).reshape(-1, width)
+        except OverflowError:                              # integers beyond float range
+            self.fail(where, "number too large for a float", CoilError)
+        self.finite(arr, where)
+        return arr
+
+    def _decode(self, text: str, where: str, width: int) -> np.ndarray:
+        room = (self.max_elements - self.used) * width * 8  # bytes still allowed
+        try:
+            packed = base64.b64decode(text)
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(packed, min(room + 8, sys.maxsize))
+        except (binascii.Error, ValueError, zlib.error) as exc:
+            self.fail(where, f"not base64-encoded zlib-compressed float64 data ({exc})")
+        if inflate.unconsumed_tail or len(raw) > room:
+            self.count(len(raw) // (width * 8) + 1, where)   # raises with the cap in the message
+        if not inflate.eof:
+            self.fail(where, "compressed data is truncated (zlib stream does not end)")
+        if len(raw) % (8 * width):
+            self.fail(where, f"decoded {len(raw)} bytes: not a whole number of {width}-vectors of float64")
+        arr = np.frombuffer(raw, dtype="<f8").reshape(-1, width)
+        if not len(arr):
+            self.fail(where, "empty array (at least one entry needed)")
+        self.count(len(arr), where)
+        self.finite(arr, where)
+        return arr
+
+    def finite(self, arr: np.ndarray, where: str) -> None:
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        if len(bad):
+            self.fail(f"{where}[{bad[0]}]", f"NaN or infinite value in {len(bad)} entr"
+                                            f"{'y' if len(bad) == 1 else 'ies'}", CoilError)
 
 
-def _check_deformations(spec: dict, path: Path) -> None:
-    for i, rng in enumerate(spec.get("deformRangeList") or []):
-        if float(rng.get("initial", 0.0)) != 0.0:
-            raise FileFormatError(f"{path}: deformRangeList[{i}] has a non-zero initial "
-                                  "deformation, not supported yet")
-
-
-def read_tcd(path: str | os.PathLike) -> Coil:
-    """Read a .tcd file into a :class:`Coil` (dipoles and segments, SI units)."""
-    path = Path(path)
+def _load_json(path: Path):
     try:
-        spec = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(f"{path}: not a readable .tcd (JSON) file: {exc}") from exc
-    elements = spec.get("coilElementList") if isinstance(spec, dict) else None
-    if not elements:
-        raise FileFormatError(f"{path}: no 'coilElementList'")
-    _check_deformations(spec, path)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read ({exc})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text; a .tcd file is "
+                              "JSON (is this a binary file or another coil format?)") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON "
+                              f"({exc.msg}); a .tcd file is a JSON document") from None
+    except RecursionError:
+        raise FileFormatError(f"{path}: JSON nested too deeply to be a .tcd coil file") from None
+    except ValueError as exc:                         # e.g. an integer literal of > 4300 digits
+        raise FileFormatError(f"{path}: not a readable .tcd (JSON) file: {exc}") from None
+
+
+def _check_other_parts(r: _Reader, spec: dict) -> tuple[int, int]:
+    """Type-check the parts this reader does not use; return (#deformations, #casing models)."""
+    for key in ("name", "brand", "version"):
+        if key in spec:
+            r.string(spec[key], f"$.{key}")
+    if "limits" in spec:
+        for i, pair in enumerate(r.array(spec["limits"], "$.limits", min_items=3, max_items=3)):
+            r.numbers(pair, f"$.limits[{i}]", n=2)
+    if "resolution" in spec:
+        r.numbers(spec["resolution"], "$.resolution", n=3, above=0)
+    models = r.array(spec["coilModels"], "$.coilModels", min_items=1) if "coilModels" in spec else []
+    if "coilCasing" in spec:
+        _casing(r, spec["coilCasing"], "$.coilCasing", len(models))
+    for i, model in enumerate(models):
+        where = f"$.coilModels[{i}]"
+        r.obj(model, where, _MODEL, required=("points", "faces"))
+        r.vectors(model["points"], f"{where}.points", min_items=3, decode=False)
+        r.vectors(model["faces"], f"{where}.faces", decode=False, integer=True)
+        for key in ("minDistancePoints", "intersectPoints"):
+            if key in model:
+                r.vectors(model[key], f"{where}.{key}", decode=False)
+    if "selfIntersectionTest" in spec:
+        groups = r.array(spec["selfIntersectionTest"], "$.selfIntersectionTest", min_items=1)
+        for i, group in enumerate(groups):
+            r.numbers(group, f"$.selfIntersectionTest[{i}]", min_items=2)
+    ranges = r.array(spec["deformRangeList"], "$.deformRangeList", min_items=1) if "deformRangeList" in spec else []
+    for i, rng in enumerate(ranges):
+        where = f"$.deformRangeList[{i}]"
+        r.obj(rng, where, _DEFORM_RANGE, required=("initial", "range"))
+        initial = r.number(rng["initial"], f"{where}.initial")
+        r.numbers(rng["range"], f"{where}.range", n=2)
+        if initial != 0.0:
+            r.fail(f"{where}.initial", f"non-zero initial deformation {initial:g} is not supported yet "
+                                       "(tmsfield reads the coil as stored, at deformation 0)")
+    deforms = r.array(spec["deformList"], "$.deformList", min_items=1) if "deformList" in spec else []
+    for i, d in enumerate(deforms):
+        where = f"$.deformList[{i}]"
+        r.obj(d, where, _DEFORM, required=("type",))
+        kind = d["type"]
+        if kind not in ("x", "y", "z", "rot2p"):
+            r.expected(f"{where}.type", 'one of "x", "y", "z", "rot2p"', kind)
+        if kind == "rot2p":
+            for key in ("point1", "point2"):
+                if key not in d:
+                    r.fail(where, f"a rot2p deformation needs {key!r}")
+                r.numbers(d[key], f"{where}.{key}", n=3)
+        elif "point1" in d or "point2" in d:
+            r.fail(where, f"a {kind!r} translation takes no point1/point2 (only rot2p does)")
+        if "deformRange" in d:
+            k = r.integer(d["deformRange"], f"{where}.deformRange")
+            if k >= len(ranges):
+                r.fail(f"{where}.deformRange", f"index {k} but deformRangeList has {len(ranges)} entr"
+                                               f"{'y' if len(ranges) == 1 else 'ies'}")
+    return len(deforms), len(models)
+
+
+def _casing(r: _Reader, value, where: str, n_models: int) -> None:
+    k = r.integer(value, where)
+    if k >= n_models:
+        r.fail(where, f"casing index {k} but coilModels has {n_models} entr{'y' if n_models == 1 else 'ies'}")
+
+
+def _stimulators(r: _Reader, spec: dict) -> list[dict]:
+    stimulators = r.array(spec["stimulatorList"], "$.stimulatorList", min_items=1)
+    for i, s in enumerate(stimulators):
+        where = f"$.stimulatorList[{i}]"
+        r.obj(s, where, _STIMULATOR)
+        if not s:
+            r.fail(where, "empty stimulator object (the schema needs at least one property)")
+        for key in ("name", "brand"):
+            if key in s:
+                r.string(s[key], f"{where}.{key}")
+        if "maxdIdt" in s:
+            r.number(s["maxdIdt"], f"{where}.maxdIdt", above=0)
+        waves = r.array(s["waveformList"], f"{where}.waveformList", min_items=1) if "waveformList" in s else []
+        for j, w in enumerate(waves):
+            wwhere = f"{where}.waveformList[{j}]"
+            r.obj(w, wwhere, _WAVEFORM, required=("time", "signal"))
+            if "name" in w:
+                r.string(w["name"], f"{wwhere}.name")
+            for key in ("time", "signal", "fit"):
+                if key in w and not isinstance(w[key], str):
+                    bounds = {} if key == "time" else {"minimum": 0, "maximum": 1}
+                    r.numbers(w[key], f"{wwhere}.{key}", min_items=2, **bounds)
+    return stimulators
+
+
+def read_tcd(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Coil:
+    """Read a .tcd file into a :class:`Coil` (dipoles and segments, SI units).
+
+    ``max_elements`` caps the number of 3-vectors the file may hold in all (checked before
+    allocating or inflating); raise it for a coil that really is larger.
+    Raises FileFormatError (malformed file, naming the JSON path) or CoilError (impossible
+    values: NaN, maxdIdt ≤ 0, ...)."""
+    path = Path(path)
+    spec = _load_json(path)
+    r = _Reader(path, int(max_elements))
+    r.obj(spec, "$", _TOP, required=("coilElementList", "stimulatorList"))
+    n_deform, n_models = _check_other_parts(r, spec)
+    stimulators = _stimulators(r, spec)
+    elements = r.array(spec["coilElementList"], "$.coilElementList", min_items=1)
     dip_p, dip_m, dip_s, seg_a, seg_b, seg_s = [], [], [], [], [], []
     for i, el in enumerate(elements):
-        what = f"coilElementList[{i}] ({el.get('name', '')})"
-        try:
-            kind, stim = int(el["type"]), int(el["stimulator"])
-        except (KeyError, ValueError, TypeError):
-            raise FileFormatError(f"{path}: {what} needs integer 'type' and 'stimulator'") from None
-        if kind == 3:
-            raise FileFormatError(f"{path}: {what} is a sampled A-field grid (type 3), "
-                                  "not supported yet")
-        if kind not in (1, 2) or "points" not in el or "values" not in el:
-            raise FileFormatError(f"{path}: {what} has unknown type {kind} or lacks points/values")
-        points = _array(el["points"], path, f"{what} points") * MM
-        values = _array(el["values"], path, f"{what} values")
+        where = f"$.coilElementList[{i}]"
+        r.obj(el, where, _ELEMENT, required=("type", "stimulator"))
+        if "name" in el:
+            r.string(el["name"], f"{where}.name")
+        kind = r.integer(el["type"], f"{where}.type")
+        stim = r.integer(el["stimulator"], f"{where}.stimulator")
+        if stim >= len(stimulators):
+            r.fail(f"{where}.stimulator", f"index {stim} but stimulatorList has {len(stimulators)} "
+                                          f"entr{'y' if len(stimulators) == 1 else 'ies'} (indices from 0)")
+        if "elementCasing" in el:
+            _casing(r, el["elementCasing"], f"{where}.elementCasing", n_models)
+        if "deformations" in el:
+            for j, d in enumerate(r.array(el["deformations"], f"{where}.deformations", min_items=1)):
+                k = r.integer(d, f"{where}.deformations[{j}]")
+                if k >= n_deform:
+                    r.fail(f"{where}.deformations[{j}]", f"index {k} but deformList has {n_deform} entries")
+        if kind not in (1, 2, 3):
+            r.fail(f"{where}.type", f"unknown element type {kind} (1: dipoles, 2: line elements, "
+                                    "3: sampled A-field grid)")
+        if kind == 3 or "data" in el or "affine" in el:
+            r.fail(where, "sampled A-field grid elements (type 3, data/affine) are not supported yet; "
+                          "use a coil model made of dipoles (type 1) or line elements (type 2)")
+        for key in ("points", "values"):
+            if key not in el:
+                r.fail(where, f"a type-{kind} element needs {key!r}")
+        points = r.vectors(el["points"], f"{where}.points") * MM
+        values = r.vectors(el["values"], f"{where}.values")
         if len(points) != len(values):
-            raise FileFormatError(f"{path}: {what} has {len(points)} points but {len(values)} values")
+            r.fail(where, f"{len(points)} points but {len(values)} values (one value per point)")
         if kind == 1:
             dip_p.append(points), dip_m.append(values), dip_s.append(np.full(len(points), stim))
         else:  # points are segment midpoints (checked on SimNIBS' example coils)
@@ -78,11 +364,16 @@ def read_tcd(path: str | os.PathLike) -> Coil:
             points, values = points[keep], values[keep]
             half = 0.5 * values * MM
             seg_a.append(points - half), seg_b.append(points + half), seg_s.append(np.full(len(points), stim))
+    limits = [s.get("maxdIdt") for s in stimulators]
+    max_didt = tuple(float(v) for v in limits) if all(v is not None for v in limits) else ()
+    if any(v is not None for v in limits) and not max_didt:
+        log.warning("%s: only some stimulators give maxdIdt; the coil's dI/dt limits are left unknown", path)
     cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape)
-    stimulators = spec.get("stimulatorList") or []
-    max_didt = tuple(float(s["maxdIdt"]) for s in stimulators if "maxdIdt" in s)
-    return Coil(dipole_positions=cat(dip_p, (0, 3)), dipole_moments=cat(dip_m, (0, 3)),
-                dipole_stimulator=cat(dip_s, (0,)).astype(int),
-                segment_starts=cat(seg_a, (0, 3)), segment_ends=cat(seg_b, (0, 3)),
-                segment_stimulator=cat(seg_s, (0,)).astype(int), max_didt=max_didt,
-                name=spec.get("name") or path.stem)
+    name = spec.get("name") or path.stem
+    try:
+        return Coil(dipole_positions=cat(dip_p, (0, 3)), dipole_moments=cat(dip_m, (0, 3)),
+                    dipole_stimulator=cat(dip_s, (0,)).astype(int),
+                    segment_starts=cat(seg_a, (0, 3)), segment_ends=cat(seg_b, (0, 3)),
+                    segment_stimulator=cat(seg_s, (0,)).astype(int), max_didt=max_didt, name=name)
+    except CoilError as exc:
+        raise CoilError(f"{path}: {exc}") from None

@@ -21,6 +21,7 @@ Writing (:func:`write_msh`)
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import warnings
@@ -52,11 +53,20 @@ _KEPT = {TRIANGLE: 3, TETRAHEDRON: 4}
 #: data components gmsh understands: scalar, vector, tensor
 DATA_COMPONENTS = (1, 3, 9)
 _CONVERT = "convert it with `gmsh {name} -save -format msh22 -o out.msh`"
+#: default cap (bytes) on a .msh file, and on what a .msh.gz inflates to: a real head mesh is
+#: well below it (SimNIBS charm heads: ~0.2-0.5 GB); raise it with ``read_msh(max_bytes=...)``
+MAX_BYTES = 2**31
+#: without an explicit ``max_bytes``, a gzipped file may also inflate to at most this many times
+#: its compressed size (meshes compress 2-5x; a decompression bomb ~1000x), once past
+#: ``GZIP_RATIO_FLOOR`` bytes
+GZIP_MAX_RATIO = 100
+GZIP_RATIO_FLOOR = 64 * 2**20
+_CHUNK = 16 * 2**20
 
 _SPACE = re.compile(rb"\s*")
 _HEADER = re.compile(rb"\$(\w+)[ \t\r]*(?:\n|$)")
 _NUMBER = {np.dtype(np.int64): rb"[+-]?\d+",
-           np.dtype(np.float64): rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf(?:inity)?))"}
+           np.dtype(np.float64): rb"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf(?:inity)?))"}
 #: the first whitespace-separated token that is not a number of the given dtype
 _BAD_TOKEN = {dt: re.compile(rb"(?<!\S)(?!(?:%s)(?!\S))\S+" % num) for dt, num in _NUMBER.items()}
 
@@ -90,6 +100,10 @@ class MshData:
     node_data: dict = field(default_factory=dict)
     element_data: dict = field(default_factory=dict)
     triangle_data: dict = field(default_factory=dict)
+    #: gmsh ids of ``nodes``, ``tetrahedra`` and ``triangles`` (for messages that name them)
+    node_ids: np.ndarray | None = None
+    tetrahedron_ids: np.ndarray | None = None
+    triangle_ids: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -294,7 +308,7 @@ def _nodes_per_element(f: _File, section: str, etype: int, where) -> int:
 def _mesh_format(f: _File, pos: int, raw: _Raw) -> int:
     text, after = f.line("MeshFormat", pos)
     words = text.split()
-    if len(words) < 3 or words[1] not in (b"0", b"1") or not words[2].isdigit():
+    if len(words) < 3 or words[1] not in (b"0", b"1") or not words[2].isdigit() or len(words[2]) > 3:
         found = text[:60].decode("ascii", "replace")
         raise f.error("MeshFormat", f"expected 'version file-type data-size', found {found!r}")
     version = words[0].decode("ascii", "replace")
@@ -510,6 +524,9 @@ def _data_section(section: str):
             raise f.error(section, "the header needs a name (string tag) and the integer tags "
                                    "time step, number of components, number of values")
         name, components, count = strings[0], integers[1], integers[2]
+        if components > max(DATA_COMPONENTS):   # before any array is shaped by it
+            raise f.error(section, f"{name!r} announces {components} components per value; gmsh "
+                                   f"writes {', '.join(map(str, DATA_COMPONENTS))}: the file is corrupt")
         if f.binary:
             record = np.dtype([("id", f.endian + "i4"), ("v", f.endian + "f8", (components,))])
             available = (len(f.buf) - pos) // record.itemsize
@@ -589,19 +606,54 @@ def _parse_sections(f: _File) -> _Raw:
         pos, previous = _expect_end(f, name, end), name
 
 
-def _file_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed in memory when it is gzipped (detected by its magic)."""
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n} bytes"
+
+
+def file_bytes(path: Path, max_bytes: int | None = None, *, what: str = "mesh") -> bytes:
+    """The file's bytes, decompressed in memory when it is gzipped (detected by its magic).
+
+    Neither the file nor what it inflates to may exceed ``max_bytes`` (default
+    :data:`MAX_BYTES`); without an explicit ``max_bytes`` a gzipped file may also inflate to at
+    most :data:`GZIP_MAX_RATIO` times its size (past :data:`GZIP_RATIO_FLOOR`). Decompression
+    runs in chunks and stops at the cap, so a decompression bomb costs at most the cap in memory.
+    """
+    cap = MAX_BYTES if max_bytes is None else int(max_bytes)
+    raise_it = f"if the {what} is genuine, pass max_bytes= (e.g. max_bytes={4 * max(cap, 1)})"
     try:
+        size = path.stat().st_size
+        if size > cap:
+            raise FileFormatError(f"{path}: the file is {_mib(size)}, more than the cap of "
+                                  f"{_mib(cap)} (max_bytes={cap}); {raise_it}")
         data = path.read_bytes()
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
     if data[:2] != b"\x1f\x8b":
         return data
+    limit, ratio = cap, None
+    if max_bytes is None and GZIP_MAX_RATIO * len(data) < cap:
+        limit, ratio = max(GZIP_RATIO_FLOOR, GZIP_MAX_RATIO * len(data)), GZIP_MAX_RATIO
+        limit = min(limit, cap)
+    chunks, total = [], 0
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while True:
+                chunk = stream.read(min(_CHUNK, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    why = (f"more than {ratio} times its compressed size of {_mib(len(data))}"
+                           if ratio and limit < cap else f"more than the cap of {_mib(cap)} "
+                                                         f"(max_bytes={cap})")
+                    raise FileFormatError(f"{path}: the gzipped file inflates to {why}: a "
+                                          f"decompression bomb, or an unusually large {what}; "
+                                          f"{raise_it}")
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"{path}: not a readable gzip file ({exc}); download or compress "
                               "it again") from exc
+    return b"".join(chunks)
 
 
 class _IdIndex:
@@ -732,16 +784,22 @@ def _assemble(f: _File, raw: _Raw) -> MshData:
                                       "which $Nodes does not define")
         node_data[name] = _spread(values, rows, len(raw.nodes))
     element_data, triangle_data = _element_values(f, raw, tet_ids, tri_ids)
-    return MshData(raw.nodes, tets, tet_tags, tris, tri_tags, node_data, element_data, triangle_data)
+    return MshData(raw.nodes, tets, tet_tags, tris, tri_tags, node_data, element_data, triangle_data,
+                   raw.node_ids, tet_ids, tri_ids)
 
 
-def read_msh(path: str | os.PathLike) -> MshData:
+def read_msh(path: str | os.PathLike, *, max_bytes: int | None = None) -> MshData:
     """Read the triangles, tetrahedra, tags and data of a gmsh .msh file.
 
     Parameters
     ----------
     path : MSH 2.2 or 4.1 file, ASCII or binary, optionally gzipped (.msh.gz; detected by
         content, decompressed in memory).
+    max_bytes : cap on the file's size and on what a gzipped file inflates to (default
+        :data:`MAX_BYTES`, 2 GiB; a gzipped file is also refused when it inflates more than
+        :data:`GZIP_MAX_RATIO` times unless ``max_bytes`` is given). Checked before reading
+        and while decompressing; counts in section headers are checked against the bytes that
+        follow before anything is allocated for them.
 
     Returns
     -------
@@ -752,10 +810,10 @@ def read_msh(path: str | os.PathLike) -> MshData:
     FileFormatError : for any malformed file, naming the file, the section and the problem
         (truncation with how many items were complete, unsupported versions, counts that do
         not match, missing end markers, non-numeric values, non-finite coordinates, element
-        nodes that do not exist, unreadable gzip).
+        nodes that do not exist, unreadable gzip, files or inflated data above ``max_bytes``).
     """
     path = Path(path)
-    f = _File(path, _file_bytes(path))
+    f = _File(path, file_bytes(path, max_bytes))
     return _assemble(f, _parse_sections(f))
 
 

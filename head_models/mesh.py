@@ -53,8 +53,10 @@ class HeadMesh:
             set_("triangle_tags", np.ascontiguousarray(tri_tags, dtype=np.int64).reshape(-1))
             if len(self.triangle_tags) != len(self.triangles):
                 raise MeshError("need one tag per surface triangle")
+            quality.check_indices(self.triangles, len(self.nodes), "triangles")
         set_("_volumes", quality.check_tetrahedra(self.nodes, self.tets))
         quality.check_referenced(len(self.nodes), self.tets)
+        quality.check_topology(self.nodes, self.tets)
 
     # --- sizes and geometry -------------------------------------------------------------
     @property

@@ -49,12 +49,13 @@ def save_nifti(result, path: str | os.PathLike, reference: str | os.PathLike, *,
     shape, affine = image.shape[:3], image.affine
     lo, hi = _voxel_box(affine, scale, result.head.nodes, shape)
     box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    index = np.indices(hi - lo).reshape(3, -1).T + lo                # (V, 3) voxels of the head's box
+    count = int(np.prod(hi - lo))                                     # voxels of the head's box
     magnitude = np.zeros(shape, dtype=np.float32)
-    inside_box = np.zeros(len(index), dtype=np.float32)
-    with progress(total=len(index), desc="NIfTI voxels", verbose=verbose) as bar:
-        for start in range(0, len(index), VOXELS_PER_BLOCK):
-            ijk = index[start:start + VOXELS_PER_BLOCK]
+    inside_box = np.zeros(count, dtype=np.float32)
+    with progress(total=count, desc="NIfTI voxels", verbose=verbose) as bar:
+        for start in range(0, count, VOXELS_PER_BLOCK):
+            flat = np.arange(start, min(start + VOXELS_PER_BLOCK, count))
+            ijk = np.stack(np.unravel_index(flat, tuple(hi - lo)), axis=1) + lo
             E = result.sample((ijk @ affine[:3, :3].T + affine[:3, 3]) * scale)
             inside_box[start:start + len(ijk)] = np.nan_to_num(np.linalg.norm(E, axis=1), nan=0.0)
             bar.update(len(ijk))
@@ -64,3 +65,41 @@ def save_nifti(result, path: str | os.PathLike, reference: str | os.PathLike, *,
     with atomic_path(path) as tmp:
         nibabel.save(out, os.fspath(tmp))
     return path
+
+
+#: largest reference grid :func:`check_nifti_reference` accepts (voxels): 2**28, e.g. 645³ or a
+#: 0.4 mm 7T image; |E| on it is a 1 GiB float32 image
+MAX_REFERENCE_VOXELS = 2**28
+
+
+def check_nifti_reference(path: str | os.PathLike, *,
+                          max_voxels: int = MAX_REFERENCE_VOXELS) -> tuple[int, int, int]:
+    """Check, from its header alone, that the NIfTI image ``path`` can serve as the reference
+    grid of :func:`save_nifti`; return its grid shape (3 ints).
+
+    Call it before a solve, so that a bad reference fails in a second rather than after the
+    solve: it reads only the header (nibabel; no voxel data) and refuses a file nibabel cannot
+    read, an image with fewer than 3 dimensions or an empty axis, more than ``max_voxels``
+    voxels (default :data:`MAX_REFERENCE_VOXELS`; raise it for a genuine larger grid) and an
+    affine that is not finite and invertible.
+    """
+    nibabel = require("nibabel", extra="nifti", purpose="NIfTI output")
+    try:
+        image = nibabel.load(os.fspath(path))     # lazy: the header only
+        shape = tuple(int(n) for n in image.shape)
+        affine = np.asarray(image.affine, dtype=np.float64)
+    except Exception as exc:   # nibabel raises many types for corrupt headers
+        raise FileFormatError(f"{path}: cannot read a NIfTI header ({type(exc).__name__}: {exc})") from None
+    if len(shape) < 3 or min(shape[:3]) < 1:
+        raise FileFormatError(f"{path}: the reference image has shape {shape}; a 3-D grid is needed")
+    voxels = int(np.prod(shape[:3], dtype=object))
+    if voxels > max_voxels:
+        raise FileFormatError(f"{path}: the reference grid {shape[:3]} has {voxels:.3g} voxels, more "
+                              f"than the cap of {max_voxels} (max_voxels=); a corrupt header, or "
+                              "resample the image to a coarser grid (|E| needs 4 bytes per voxel), "
+                              "or raise max_voxels for a genuine fine grid")
+    if affine.shape != (4, 4) or not np.isfinite(affine).all() or \
+            abs(np.linalg.det(affine[:3, :3])) < 1e-12 * max(np.abs(affine[:3, :3]).max(), 1e-300) ** 3:
+        raise FileFormatError(f"{path}: the image's affine (voxel to world) is not finite and "
+                              f"invertible:\n{affine}\nfix its qform/sform")
+    return shape[0], shape[1], shape[2]

@@ -234,3 +234,20 @@ def test_bad_pose_in_summary_is_a_named_error_for_view(run_folder, tmp_path):
     (run_folder / "summary.json").write_text(json.dumps(bad_pose))
     result = CliRunner().invoke(main, ["view", str(run_folder), "--screenshot", str(tmp_path / "v.png")])
     assert result.exit_code == 1 and "matsimnibs_mm" in result.output and "Traceback" not in result.output
+
+
+def test_huge_nifti_reference_is_refused_before_the_solve(tmp_path, monkeypatch):
+    nibabel = pytest.importorskip("nibabel")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("solved although the NIfTI reference is refused")
+    monkeypatch.setattr(tf, "simulate", refuse)
+    header = nibabel.Nifti1Header()
+    header.set_data_shape((30000, 30000, 30000))
+    header.set_data_dtype(np.uint8)
+    huge = tmp_path / "huge.nii"
+    huge.write_bytes(header.binaryblock + bytes(4))            # the header only: 30000³ voxels claimed
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12",
+                                       "--nifti-reference", str(huge), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "huge.nii" in result.output and "max_voxels" in result.output
+    assert not (tmp_path / "o").exists()
