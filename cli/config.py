@@ -9,6 +9,7 @@ import sys
 import click
 
 from ..core.errors import FileFormatError, TmsFieldError
+from ..core.files import read_utf8
 
 
 def _key(param) -> str:
@@ -107,17 +108,7 @@ def load_config(path, ctx) -> dict:
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read ({exc})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text; a config file is "
-                              "TOML (UTF-8), e.g. as written to config.toml by a previous run") from None
+    text = read_utf8(path, "a config file is TOML (UTF-8), e.g. as written to config.toml by a previous run")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import CoilError, FileFormatError
-from ..core.files import write_text_atomic
+from ..core.files import read_utf8, write_text_atomic
 from .coil import Coil
 
 A_PER_US = 1e6  # dIdtmax in .ccd headers is in A/µs
@@ -31,19 +31,6 @@ def _header_fields(line: str) -> dict[str, str]:
             key, value = part.split("=", 1)
             fields[key.strip()] = value.strip()
     return fields
-
-
-def _text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read ({exc})") from exc
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text; a .ccd coil file "
-                              "is plain text (is this a binary file or another coil format?)") from None
 
 
 def _max_didt(path: Path, text: str) -> tuple[float, ...]:
@@ -71,7 +58,8 @@ def read_ccd(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENT
     :data:`MAX_DIPOLE_DISTANCE` from the origin is refused as a file in mm. ``max_elements``
     caps the announced number of dipoles (checked before reading them)."""
     path = Path(path)
-    lines = _text(path).splitlines()
+    lines = read_utf8(path, "a .ccd coil file is plain text (is this a binary file or another coil "
+                            "format?)").splitlines()
     if len(lines) < 2 or not lines[0].startswith("#"):
         raise FileFormatError(f"{path}: not a .ccd file (expected a '#' header line, then a count)")
     fields = _header_fields(lines[0])

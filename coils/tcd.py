@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import CoilError, FileFormatError
+from ..core.files import read_utf8
 from .coil import Coil
 
 MM = 1e-3
@@ -204,16 +205,7 @@ class _Reader:
 
 
 def _load_json(path: Path):
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read ({exc})") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text; a .tcd file is "
-                              "JSON (is this a binary file or another coil format?)") from None
+    text = read_utf8(path, "a .tcd file is JSON (is this a binary file or another coil format?)")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

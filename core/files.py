@@ -37,6 +37,22 @@ def atomic_path(path: str | os.PathLike):
         raise
 
 
+def read_utf8(path: str | os.PathLike, what: str) -> str:
+    """The text of the file ``path`` (a byte-order mark dropped); FileFormatError naming the file,
+    and for bytes that are not UTF-8 the line and byte offset, with ``what`` the file should be
+    (e.g. "a .tcd file is JSON")."""
+    from .errors import FileFormatError
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise FileFormatError(f"{path}, line {line} (byte offset {exc.start}): not UTF-8 text; {what}") from None
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
