@@ -232,7 +232,7 @@ def case_sample(path, impl):
 def case_nifti(path, impl):
     import nibabel
     import tmsfield as tf
-    from tmsfield.solver.nifti import save_nifti
+    from tmsfield.solver.results.nifti import save_nifti
     head = tf.load_head(path)
     coil, center = coil_and_center()
     res = tf.simulate(head, coil, tf.CoilPose.on_head(head, center=center), order=1, verbose=False)

@@ -1,7 +1,6 @@
 """``tmsfield``: command-line entry point. Thin: parses options, calls the API, reports."""
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -71,7 +70,7 @@ def main():
 @click.option("--conductivity", multiple=True, metavar="TAG=S_PER_M",
               help="Override a tissue conductivity; repeatable.")
 @click.option("--out", "out_dir", default="tmsfield_out", show_default=True, type=click.Path(file_okay=False),
-              help="Output folder (field.msh, field.vtu, summary.txt, summary.json).")
+              help="Output folder (field.msh, field.vtu, summary.txt, summary.json, result.npz).")
 @click.option("--nifti-reference", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A NIfTI image (e.g. the subject's T1, affine in mm): also write magnE.nii.gz, |E| on its "
                    "voxel grid (needs tmsfield[nifti]).")
@@ -94,10 +93,10 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     """
     import tmsfield as tf
 
-    from ..core.files import replaced_folder, write_text_atomic
+    from ..core.files import replaced_folder
     from ..core.optional import check_available
     from ..core.progress import set_verbose, timed
-    from ..solver.nifti import check_nifti_reference, save_nifti
+    from ..solver.results import check_nifti_reference, save_folder
     set_verbose(not quiet)
     out, timings = Path(out_dir), {}
     try:
@@ -123,10 +122,8 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
             # the run's stages in order; summary.txt/.json are written before the last two are known
             result.timings = {**timings, **result.timings}
             with timed(result.timings, "writing outputs"):
-                _write_outputs(result, staging)
-                write_text_atomic(staging / "config.toml", config_text(ctx))
-                if nifti_reference:
-                    save_nifti(result, staging / "magnE.nii.gz", nifti_reference, verbose=not quiet)
+                save_folder(result, staging, config=config_text(ctx), nifti_reference=nifti_reference,
+                            verbose=not quiet)
             pictured = False
             if picture:
                 with timed(result.timings, "picture"):
@@ -135,7 +132,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
         raise click.ClickException(str(exc)) from None
     if not quiet:
         click.echo(result.summary())
-        click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json, config.toml"
+        click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json, result.npz, config.toml"
                    + (", magnE.nii.gz" if nifti_reference else "") + (", field.png" if pictured else ""))
 
 
@@ -157,17 +154,8 @@ def _write_picture(result, coil, path: Path) -> bool:
 
 
 #: the files `simulate` may write into its output folder (an existing folder holding only these is replaced)
-SIMULATE_OUTPUTS = ("field.msh", "field.vtu", "summary.txt", "summary.json", "config.toml", "magnE.nii.gz",
-                    "field.png")
-
-
-def _write_outputs(result, out: Path) -> None:
-    """field.msh, field.vtu, summary.txt and summary.json of ``result`` in the folder ``out``."""
-    from ..core.files import write_text_atomic
-    result.save(out / "field.msh")
-    result.save(out / "field.vtu")
-    write_text_atomic(out / "summary.txt", result.summary() + "\n")
-    write_text_atomic(out / "summary.json", json.dumps(result.summary_record(), indent=2) + "\n")
+SIMULATE_OUTPUTS = ("field.msh", "field.vtu", "summary.txt", "summary.json", "result.npz", "config.toml",
+                    "magnE.nii.gz", "field.png")
 
 
 #: the files `thresholds` writes into its output folder
@@ -201,8 +189,8 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
                dt_us, tolerance, out_dir, quiet):
     """Activation thresholds of cells in the cortex for a field computed by `simulate`.
 
-    RESULT is a `tmsfield simulate` output folder (or its field.vtu): E per tetrahedron and
-    dI/dt from summary.json. Cells are placed in the grey matter around --center-mm (or under
+    RESULT is a `tmsfield simulate` output folder (or one of its files): the field as computed
+    (head, coil, pose, dI/dt and the solver's own field, from result.npz). Cells are placed in the grey matter around --center-mm (or under
     the outer surface if the mesh has no grey/white matter), along the local normal.
 
     \b
@@ -216,11 +204,10 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
 
     from ..core.files import replaced_folder, write_text_atomic
     from ..core.progress import set_verbose
-    from ..neurons.field_file import load_field
     set_verbose(not quiet)
     try:
         with replaced_folder(out_dir, names=THRESHOLDS_OUTPUTS, note="tmsfield thresholds\n") as staging:
-            field = load_field(result)
+            field = tf.load_result(result)
             head = field.head
             if center_mm:
                 center = np.array(_vector(center_mm, "--center-mm")) * 1e-3

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..core.errors import FileFormatError, TmsFieldError
-from ..solver.result import read_summary
+from ..core.errors import TmsFieldError
 from ..viz.camera import VIEW_NAMES
 
 log = logging.getLogger("tmsfield")
@@ -30,27 +29,6 @@ def _result_folder(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
 
-def _pose_and_coil(folder: Path):
-    """The coil pose and, when the summary names a built-in coil, the coil itself."""
-    import tmsfield as tf
-    summary = folder / "summary.json"
-    if not summary.is_file():
-        return None, None
-    record = read_summary(summary)["provenance"]
-    pose = None
-    if "matsimnibs_mm" in record:
-        try:
-            pose = tf.CoilPose.from_matsimnibs(record["matsimnibs_mm"], "mm")
-        except (TypeError, ValueError) as exc:
-            raise FileFormatError(f"{summary}: provenance.matsimnibs_mm is not a 4x4 matrix ({exc})") from None
-    coil = None
-    for name in tf.coils.builders.BUILTIN:
-        candidate = tf.coils.builtin(name)
-        if candidate.name == record.get("coil"):
-            coil = candidate
-    return pose, coil
-
-
 @click.command()
 @click.argument("result", type=click.Path(exists=True))
 @click.option("--screenshot", "screenshot_path", type=click.Path(dir_okay=False),
@@ -66,14 +44,14 @@ def _pose_and_coil(folder: Path):
               show_default=True, help="What of E to colour by (normal: outward normal component on surfaces).")
 @click.option("--clim", default=None, metavar="LOW,HIGH", help="Colour range in V/m (default: 0 to the 99.9th percentile).")
 @click.option("--coil", "coil_spec", default=None,
-              help="Coil to draw (built-in name or .ccd/.tcd). Default: the result's coil when it is a "
-                   "built-in one, else a ring at the coil position.")
+              help="Coil to draw (built-in name or .ccd/.tcd). Default: the result's own coil.")
 @click.option("--window-size", default="1024x768", show_default=True, help="Picture size WIDTHxHEIGHT in pixels.")
 @click.option("--quiet", is_flag=True, help="Only errors.")
 def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil_spec, window_size, quiet):
     """Show a `tmsfield simulate` result: E on the cortex with the coil in place.
 
-    RESULT is a `tmsfield simulate` output folder or its field.vtu. Opens a window where a
+    RESULT is a `tmsfield simulate` output folder or one of its files (the result, with
+    its coil and pose, is read from result.npz). Opens a window where a
     display exists; otherwise (or with --screenshot) saves a PNG, by default
     RESULT/view_<VIEW>.png.
 
@@ -83,9 +61,10 @@ def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil
       tmsfield view run1 --screenshot run1.png --view top --clim 0,2
       tmsfield view run1/field.vtu --kind slices --view left --screenshot slices.png
     """
+    import tmsfield as tf
+
     from .. import viz
     from ..core.progress import set_verbose, timed
-    from ..neurons.field_file import load_field
     from .files import load_coil
     set_verbose(not quiet)
     limits = _pair(clim, "--clim", ",") if clim else None
@@ -93,8 +72,8 @@ def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil
     timings = {}
     try:
         with timed(timings, "loading the result"):
-            field = load_field(result)
-            pose, coil = _pose_and_coil(_result_folder(Path(result)))
+            field = tf.load_result(result)
+            pose, coil = field.pose, field.coil
         if coil_spec:
             coil = load_coil(coil_spec)
         if view_name is None:

@@ -38,6 +38,7 @@ import logging
 
 import numpy as np
 
+from ..core.checks import check_choice
 from ..core.errors import CoilError
 from ..core.units import MU0_OVER_4PI
 
@@ -61,10 +62,8 @@ def round_wire_gmd(radius: float, current: str = "uniform") -> float:
     """GMD (m) of a round wire of ``radius`` (m) from itself, for the given current distribution."""
     if not np.isfinite(radius) or radius <= 0:
         raise CoilError(f"wire radius must be a positive finite length (m), got {radius}")
-    try:
-        return radius * ROUND_WIRE_GMD[current]
-    except KeyError:
-        raise CoilError(f"current distribution must be one of {sorted(ROUND_WIRE_GMD)}, got {current!r}") from None
+    check_choice(current, sorted(ROUND_WIRE_GMD), "current distribution", error=CoilError)
+    return radius * ROUND_WIRE_GMD[current]
 
 
 def rect_gmd(width: float, height: float) -> float:

@@ -6,6 +6,7 @@ import logging
 import numpy as np
 
 from ..core.backend import get_backend
+from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 from ..core.units import MU0_OVER_4PI
 from . import fmm, kernels
@@ -37,8 +38,7 @@ def _direct(kernel, points, sources, be) -> np.ndarray:
 
 
 def _choose(method: str, n_points: int, n_sources: int, backend) -> tuple[str, object]:
-    if method not in METHODS:
-        raise TmsFieldError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice(method, METHODS, "method")
     be = get_backend(backend)
     if method == "auto":
         method = "fmm" if be.name == "cpu" and n_points * n_sources > FMM_MIN_PAIRS else "direct"

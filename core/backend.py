@@ -12,6 +12,8 @@ from types import ModuleType
 
 import numpy as np
 
+from .checks import check_choice
+
 log = logging.getLogger("tmsfield")
 
 BACKEND_NAMES = ("auto", "cpu", "gpu")
@@ -74,8 +76,7 @@ def get_backend(name: str | Backend = "auto") -> Backend:
     """
     if isinstance(name, Backend):
         return name
-    if name not in BACKEND_NAMES:
-        raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
+    check_choice(name, BACKEND_NAMES, "backend", error=ValueError)
     if name == "cpu":
         return _cpu()
     gpu = _gpu_or_reason()

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import sys
 import threading
 import time
 
 from tqdm.auto import tqdm
+
+from .errors import TmsFieldError
 
 log = logging.getLogger("tmsfield")
 
@@ -28,21 +32,79 @@ class _TqdmHandler(logging.Handler):
             self.handleError(record)
 
 
+def _level(verbose: bool | str | int) -> int:
+    """The logging level of a ``verbose`` value: True/"info", False/"warning", a name or a level."""
+    if isinstance(verbose, bool):
+        return logging.INFO if verbose else logging.WARNING
+    if isinstance(verbose, str):
+        level = getattr(logging, verbose.upper(), None)
+        if not isinstance(level, int):
+            raise TmsFieldError(f"verbose must be True, False, a logging level or one of ('debug', 'info', "
+                                f"'warning', 'error'), got {verbose!r}")
+        return level
+    return int(verbose)
+
+
+def _add_handler() -> logging.Handler | None:
+    """Give the package logger its stderr handler if it has none; returns the handler added."""
+    if log.handlers:
+        return None
+    handler = _TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    log.addHandler(handler)
+    return handler
+
+
 def set_verbose(verbose: bool | str | int | None) -> None:
-    """Set the package log level: True/"info", False/"warning", or a logging level."""
+    """Set the package log level for good: True/"info", False/"warning", or a logging level.
+    For the process (the CLI); library functions use :func:`verbose_scope` / :func:`scoped_verbose`."""
     if verbose is None:
         return
-    if isinstance(verbose, bool):
-        level = logging.INFO if verbose else logging.WARNING
-    elif isinstance(verbose, str):
-        level = getattr(logging, verbose.upper())
-    else:
-        level = int(verbose)
+    log.setLevel(_level(verbose))
+    _add_handler()
+
+
+@contextlib.contextmanager
+def verbose_scope(verbose: bool | str | int | None):
+    """Within the ``with`` block the package logger has the level of ``verbose`` (see
+    :func:`set_verbose`; None: unchanged); afterwards its level (and handlers) are as before."""
+    if verbose is None:
+        yield
+        return
+    level = _level(verbose)
+    previous = log.level
+    added = _add_handler()
     log.setLevel(level)
-    if not log.handlers:
-        handler = _TqdmHandler()
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.setLevel(previous)
+        if added is not None:
+            log.removeHandler(added)
+
+
+def scoped_verbose(func):
+    """Decorator (MNE's ``@verbose``): the call's ``verbose`` argument sets the package log level
+    for that call only (:func:`verbose_scope`), restored when it returns or raises."""
+    signature = inspect.signature(func)
+    if "verbose" not in signature.parameters:
+        raise TypeError(f"{func.__qualname__} has no verbose parameter")
+    default = signature.parameters["verbose"].default
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "verbose" in kwargs:
+            verbose = kwargs["verbose"]
+        else:
+            try:
+                verbose = signature.bind_partial(*args, **kwargs).arguments.get("verbose", default)
+            except TypeError:                 # let the call itself report the bad arguments
+                verbose = None
+        if verbose is inspect.Parameter.empty:
+            verbose = None
+        with verbose_scope(verbose):
+            return func(*args, **kwargs)
+    return wrapper
 
 
 def progress(iterable=None, *, total=None, desc=None, verbose=True):

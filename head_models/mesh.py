@@ -14,7 +14,7 @@ from .geometry import barycentric_gradients, edge_lengths
 from .locate import locate_points
 from .scalp import ScalpSurface
 from .surfaces import midsurface, tet_faces
-from .tissues import element_conductivity, tissue_name
+from .tissues import GREY_MATTER, WHITE_MATTER, element_conductivity, tissue_name
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -130,7 +130,7 @@ class HeadMesh:
         _, _, inner, lo, hi = self._faces
         return inner, lo, hi
 
-    def grey_matter_midsurface(self, gm_tag: int = 2, wm_tag: int = 1):
+    def grey_matter_midsurface(self, gm_tag: int = GREY_MATTER, wm_tag: int = WHITE_MATTER):
         """Surface halfway between the white-matter/grey-matter interface and the outer
         grey-matter boundary (where TMS effects are usually read out): each WM/GM vertex
         moves halfway to its closest point on the outer GM boundary (the closest whose

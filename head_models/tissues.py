@@ -24,6 +24,17 @@ TISSUES: dict[int, tuple[str, float]] = {
 #: SimNIBS tags surfaces as 1000 + the tag of the tissue inside them.
 SURFACE_TAG_OFFSET = 1000
 
+# Named tags and tag sets (SimNIBS numbering): use these wherever a tissue set is meant.
+WHITE_MATTER, GREY_MATTER, CSF, BONE, SCALP = 1, 2, 3, 4, 5
+COMPACT_BONE, SPONGY_BONE = 7, 8
+#: the brain: white and grey matter
+BRAIN_TAGS = (WHITE_MATTER, GREY_MATTER)
+#: every bone tag: bone (4, single-compartment skull), compact and spongy bone
+BONE_TAGS = (BONE, COMPACT_BONE, SPONGY_BONE)
+SCALP_TAGS = (SCALP,)
+#: tissues a stimulation target may not lie in: bone and scalp
+NON_TARGET_TAGS = tuple(sorted(BONE_TAGS + SCALP_TAGS))
+
 
 def tissue_name(tag: int) -> str:
     """Human-readable name of a volume (or 1000+tag surface) tag."""

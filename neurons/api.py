@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..core.errors import TmsFieldError
-from ..core.progress import set_verbose
+from ..core.progress import scoped_verbose
 from .cable import as_cell_groups
 from .coupling import quasi_potentials, sample_field
 from .result import ThresholdResult
@@ -21,6 +21,7 @@ log = logging.getLogger("tmsfield")
 DEFAULT_DT = 5e-6
 
 
+@scoped_verbose
 def thresholds(result, cells, waveform="monophasic", *, dt: float = DEFAULT_DT,
                tolerance: float = 0.01, t_after: float = 1e-3, v_detect: float = 0.0,
                initial=1.0, max_factor: float = 1e4, didt: float | None = None,
@@ -43,7 +44,6 @@ def thresholds(result, cells, waveform="monophasic", *, dt: float = DEFAULT_DT,
 
     Returns a :class:`ThresholdResult` with one row per cell (groups in order).
     """
-    set_verbose(verbose)
     wave = as_waveform(waveform)
     if not (np.isfinite(dt) and dt > 0) or not (0 < tolerance < 1) or t_after < 0:
         raise TmsFieldError(f"need dt > 0, 0 < tolerance < 1 and t_after >= 0; got {dt}, {tolerance}, {t_after}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from ..core.errors import FileFormatError
 from ..core.files import atomic_path, write_text_atomic
+from ..solver.results import archive
 
 COLUMNS = ("group", "cell", "factor", "didt_A_per_s", "E_site_V_per_m", "E_max_V_per_m", "site",
            "site_x_m", "site_y_m", "site_z_m")
@@ -73,8 +73,9 @@ class ThresholdResult:
         return "\n".join(lines)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write atomically by extension: .csv (one row per cell, ``COLUMNS``), .npz (arrays and
-        settings as JSON), or .vtu (a point cloud at the activation sites with the thresholds,
+        """Write atomically by extension: .csv (one row per cell, ``COLUMNS``), .npz (the
+        ``COLUMNS`` arrays plus dI/dt, settings and timings: :meth:`load` or
+        :func:`tmsfield.load_result` restore the result), or .vtu (a point cloud at the activation sites with the thresholds,
         for ParaView: the threshold map)."""
         path = Path(path)
         suffix = path.suffix.lower()
@@ -84,9 +85,8 @@ class ThresholdResult:
             rows = [",".join(_fmt(cols[c][i]) for c in COLUMNS) for i in range(self.n_cells)]
             write_text_atomic(path, "\n".join([header, *rows]) + "\n")
         elif suffix == ".npz":
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.savez_compressed(fh, **cols, didt_simulated=self.didt_simulated,
-                                    settings=json.dumps(self.settings), timings=json.dumps(self.timings))
+            archive.write_archive(path, "ThresholdResult", cols, {"didt_simulated": self.didt_simulated,
+                                                                  "settings": self.settings, "timings": self.timings})
         elif suffix == ".vtu":
             import meshio
             ok = np.isfinite(self.factor)
@@ -97,6 +97,21 @@ class ThresholdResult:
                 mesh.write(tmp, file_format="vtu")
         else:
             raise FileFormatError(f"{path}: unsupported threshold table format; use .csv, .npz or .vtu")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ThresholdResult:
+        """The result saved as .npz by :meth:`save`."""
+        return threshold_from_archive(*archive.read_archive(path, "ThresholdResult"), path)
+
+
+def threshold_from_archive(record: dict, arrays: dict, path) -> ThresholdResult:
+    """The ThresholdResult stored by :meth:`ThresholdResult.save` as .npz."""
+    col = {c: archive.need(arrays, c, path) for c in COLUMNS}
+    return ThresholdResult(factor=col["factor"], didt=col["didt_A_per_s"], e_site=col["E_site_V_per_m"],
+                           e_max=col["E_max_V_per_m"], site=col["site"],
+                           site_position=np.stack([col["site_x_m"], col["site_y_m"], col["site_z_m"]], axis=1),
+                           group=col["group"], cell=col["cell"], didt_simulated=float(record["didt_simulated"]),
+                           settings=dict(record.get("settings") or {}), timings=dict(record.get("timings") or {}))
 
 
 def _fmt(value) -> str:

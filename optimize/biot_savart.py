@@ -18,7 +18,6 @@ import dataclasses
 import numpy as np
 
 from ..core.units import MU0_OVER_4PI
-from ..solver.fem import assembly
 from ..solver.fem.elements import CENTROID, DEGREE2, Quadrature
 
 #: fmm3dpy precision for the reciprocal fields: E·d at the target moved by ~1e-5 relative
@@ -65,14 +64,17 @@ class VolumeCurrents:
     dipole_moments: np.ndarray
 
     @classmethod
-    def from_solution(cls, space, head, sigma, potentials, position, moments, *, rule: Quadrature = DEGREE2,
+    def from_solution(cls, solver, potentials, position, moments, *, rule: Quadrature = DEGREE2,
                       near_surface_levels: int = 1, near_factor: float = 1.0) -> VolumeCurrents:
-        """From potentials (K, n_dofs) V of the dipoles ``moments`` (K, 3) at ``position``.
+        """From potentials (K, n_dofs) V, solved by the FEMSolver ``solver``
+        (:meth:`~tmsfield.solver.fem.solver.FEMSolver.solve_load`), of the dipoles ``moments``
+        (K, 3) at ``position``; the currents are ``solver.current_density`` at the quadrature points.
 
         Tetrahedra closer to the outer surface than ``near_factor`` × their size use ``rule``
         on 8**``near_surface_levels`` sub-tetrahedra: the coil is only a few mm above them.
         """
-        grads, vols = head.basis_gradients, head.volumes
+        head = solver.head
+        vols = head.volumes
         near = _near_surface(head, near_factor) if near_surface_levels else np.zeros(head.n_tets, bool)
         pts, strengths = [], []
         for sel, r in ((~near, rule), (near, _subdivided(rule, near_surface_levels))):
@@ -80,14 +82,11 @@ class VolumeCurrents:
             if not len(idx):
                 continue
             corners = head.nodes[head.tets[idx]]                                   # (m, 4, 3)
-            sig = sigma[idx]
             for lam, w in zip(r.points, r.weights):
                 pts.append(lam @ corners)
                 cur = []
                 for phi in potentials:
-                    g = assembly.gradient_at(space, grads, phi, lam, idx) if space.order == 2 else \
-                        np.einsum("mai,ma->mi", grads[idx], phi[space.cell_dofs[idx]])
-                    j = -(sig[:, None] * g if sig.ndim == 1 else np.einsum("mij,mj->mi", sig, g))
+                    j = solver.current_density(phi, lam, idx)
                     cur.append(j * (w * vols[idx])[:, None])
                 strengths.append(np.stack(cur))
         return cls(np.concatenate(pts), np.concatenate(strengths, axis=1), np.asarray(position, float),

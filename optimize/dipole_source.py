@@ -1,4 +1,5 @@
-"""The FEM load vector of a point current dipole, and checks on the target point.
+"""Checks on the target point of a point current dipole, and its FEM load vector's choice
+(built by :meth:`FEMSolver.dipole_load <tmsfield.solver.fem.solver.FEMSolver.dipole_load>`).
 
 Choice of source model (documented for the reciprocity method): the *direct* point-dipole
 load vector. A current dipole p at r0 drives ∇·(σ∇V) = ∇·(p δ(r − r0)); its weak form with
@@ -15,9 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import PlacementError
-
-#: tissues a stimulation target may not lie in: bone (4, 7, 8) and scalp (5), SimNIBS tags
-NON_TARGET_TAGS = (4, 5, 7, 8)
+from ..head_models.tissues import NON_TARGET_TAGS   # bone (4, 7, 8) and scalp (5); re-exported here
 
 
 def locate_target(head, target, *, allow_tags=None) -> tuple[int, np.ndarray]:
@@ -48,13 +47,3 @@ def unit_direction(direction) -> np.ndarray:
     if not np.isfinite(n) or n == 0:
         raise PlacementError(f"field direction must be a non-zero finite 3-vector, got {np.ravel(d).tolist()}")
     return d / n
-
-
-def dipole_load(space, grad_lambda, element: int, bary, moments) -> np.ndarray:
-    """Right-hand sides g (n_dofs, K) for K unit-less current dipoles ``moments`` (K, 3) A·m at
-    one point with barycentric coordinates ``bary`` (4,) in ``element``: g_k = p·∇N_k(r0)."""
-    grads = space.element.gradients(np.asarray(bary, float)[None], grad_lambda[[element]])[0]  # (nb, 3)
-    local = grads @ np.asarray(moments, float).T                                             # (nb, K)
-    out = np.zeros((space.n_dofs, local.shape[1]))
-    out[space.cell_dofs[element]] = local
-    return out

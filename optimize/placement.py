@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 
 import numpy as np
 
 from ..coils.pose import CoilPose, check_placement
 from ..core.errors import PlacementError, TmsFieldError
-from ..core.progress import set_verbose, timed
+from ..core.checks import check_choice
+from ..core.progress import scoped_verbose, timed
 from .adm import (
     DEFAULT_ANGLES,
     DEFAULT_HEIGHTS,
@@ -47,6 +49,9 @@ class PlacementResult:
     best : (position index, angle index).   pose : the winning CoilPose.
     verification : the winner's full FEM solve vs the ADM and direct-reciprocity predictions.
     timings : seconds per stage.   provenance : inputs and settings.
+
+    ``save(path)`` writes it all to a .npz; ``PlacementResult.load(path)`` or
+    :func:`tmsfield.load_result` read it back.
     """
     target: np.ndarray
     direction: np.ndarray | None
@@ -96,6 +101,36 @@ class PlacementResult:
                      f"verification {t.get('verification', 0):.2f} s")
         return "\n".join(lines)
 
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the result atomically to the .npz ``path`` (arrays; settings as JSON)."""
+        from ..solver.results import archive
+        arrays = {"target": self.target, "direction": self.direction, "angles": self.angles, "values": self.values,
+                  "E": self.E, "frames": self.positions.frames, "skin": self.positions.skin,
+                  "normals": self.positions.normals, "pose_matrix": self.pose.matrix,
+                  **{f"verification_{k}": v for k, v in self.verification.items() if isinstance(v, np.ndarray)}}
+        scalars = {k: v for k, v in self.verification.items() if not isinstance(v, np.ndarray)}
+        archive.write_archive(path, "PlacementResult", arrays,
+                              {"objective": self.objective, "best": list(self.best), "verification": scalars,
+                               "timings": self.timings, "provenance": self.provenance})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PlacementResult:
+        """The result written by :meth:`save`."""
+        from ..solver.results import archive
+        return placement_from_archive(*archive.read_archive(path, "PlacementResult"), path)
+
+
+def placement_from_archive(record: dict, arrays: dict, path) -> PlacementResult:
+    """The PlacementResult stored by :meth:`PlacementResult.save` (see ``tmsfield.load_result``)."""
+    from ..solver.results.archive import need
+    verification = {k[len("verification_"):]: v for k, v in arrays.items() if k.startswith("verification_")}
+    verification.update(record.get("verification") or {})
+    positions = ScalpPositions(need(arrays, "frames", path), need(arrays, "skin", path), need(arrays, "normals", path))
+    return PlacementResult(need(arrays, "target", path), arrays.get("direction"), record["objective"], positions,
+                           need(arrays, "angles", path), need(arrays, "values", path), need(arrays, "E", path),
+                           tuple(int(i) for i in record["best"]), CoilPose(need(arrays, "pose_matrix", path)),
+                           verification, dict(record.get("timings") or {}), dict(record.get("provenance") or {}))
+
 
 def _projected_component(E: np.ndarray, direction) -> np.ndarray:
     """The objective field value: |E| from the three axes, or E·d from one direction."""
@@ -121,6 +156,7 @@ def _ring(head, target, normal, count, radius, allow_tags):
     return np.array(points)
 
 
+@scoped_verbose
 def optimize_placement(head, coil, target, *, direction=None, objective: str = "max", radius: float = 0.02,
                        n_positions: int = 100, angle_step_deg: float = 1.0, distance: float = 0.004,
                        handle=(0.0, 1.0, 0.0), didt: float = 1e6, solver=None, order: int = 2,
@@ -150,10 +186,8 @@ def optimize_placement(head, coil, target, *, direction=None, objective: str = "
     Returns a :class:`PlacementResult`; ``result.matsimnibs`` is the winning pose (mm).
     """
     from ..solver.fem.solver import FEMSolver
-    set_verbose(verbose)
     show = bool(verbose)
-    if objective not in OBJECTIVES:
-        raise TmsFieldError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    check_choice(objective, OBJECTIVES, "objective")
     if not (np.isfinite(angle_step_deg) and 0 < angle_step_deg <= 360):
         raise TmsFieldError(f"angle step must be in (0, 360] degrees, got {angle_step_deg}")
     if not np.isfinite(didt) or didt == 0:

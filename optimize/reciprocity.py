@@ -26,7 +26,7 @@ from ..core.errors import TmsFieldError
 from ..core.progress import progress, timed
 from .adm import coil_elements
 from .biot_savart import FMM_EPS, QUADRATURES, VolumeCurrents
-from .dipole_source import dipole_load, locate_target, unit_direction
+from .dipole_source import locate_target, unit_direction
 
 log = logging.getLogger("tmsfield")
 
@@ -73,17 +73,16 @@ class ReciprocityField:
                 raise TmsFieldError(f"directions must be (3,) or (K, 3), got shape {d.shape}")
             self.directions = np.stack([unit_direction(v) for v in d])
         self.timings, self.iterations = {}, []
-        space, head = solver.space, self.head
         with timed(self.timings, "reciprocal solves"):
-            rhs = dipole_load(space, head.basis_gradients, self.element, self.bary, self.directions)
+            rhs = solver.dipole_load(self.element, self.bary, self.directions)
             potentials = []
             for k in progress(range(len(self.directions)), desc="reciprocal solves", verbose=verbose):
-                phi, info = solver.linear.solve(rhs[:, k])
+                phi, info = solver.solve_load(rhs[:, k])
                 potentials.append(phi)
                 self.iterations.append(info.iterations)
         self.potentials = np.stack(potentials)
         with timed(self.timings, "volume currents"):
-            self.currents = VolumeCurrents.from_solution(space, head, solver.sigma, self.potentials, self.target,
+            self.currents = VolumeCurrents.from_solution(solver, self.potentials, self.target,
                                                          self.directions, rule=QUADRATURES[quadrature],
                                                          near_surface_levels=near_surface_levels)
         log.info("reciprocity: %d solves (%s CG iterations), %d quadrature points, %.2f s",

@@ -5,24 +5,18 @@ import os
 
 from ..coils.pose import check_placement as check_coil_placement
 from ..core.errors import TmsFieldError
-from ..core.progress import set_verbose, timed
+from ..core.checks import check_choice
+from ..core.progress import scoped_verbose, timed
 from ..head_models.mesh import HeadMesh
+from .base import FieldSolver, placement_inputs
 from .bem.solver import BEMSolver
 from .fem.solver import FEMSolver
-from .placements import placement_inputs
 
+#: the solver kinds by ``method`` name (each a FieldSolver subclass)
 SOLVERS = {"fem": FEMSolver, "bem": BEMSolver}
 
 
-def FieldSolver(head, *, method: str = "fem", **options):
-    """Solver prepared once for ``head`` (assembly, preconditioner); call ``.solve`` per pose."""
-    try:
-        cls = SOLVERS[method]
-    except KeyError:
-        raise TmsFieldError(f"unknown method {method!r}; available: {sorted(SOLVERS)}") from None
-    return cls(head, **options)
-
-
+@scoped_verbose
 def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | None = None,
              conductivities=None, tensors=None, tol: float | None = None, backend="auto",
              check_placement: bool = True, verbose=None):
@@ -35,9 +29,8 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     ``pose`` is a CoilPose or a 4×4 matrix in metres. ``check_placement`` refuses coils whose
     elements lie inside the head or whose centre is more than 30 mm from the scalp. Wrong types
     raise TypeError naming the parameter, impossible values TmsFieldError, before any solve.
-    ``verbose`` sets the log level (True/False/"debug").
+    ``verbose`` sets the log level (True/False/"debug") for this call only.
     """
-    set_verbose(verbose)
     if not isinstance(head, HeadMesh):
         raise TypeError("head must be a HeadMesh (tf.load_head(FILE), tf.head_models.demo_head(), ...), got "
                         + (f"the file name {str(head)!r}: load it with tf.load_head({str(head)!r})"
@@ -47,6 +40,7 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     if check_placement:
         with timed(placement, "placement check"):
             check_coil_placement(head, coil, pose)
+    check_choice(method, SOLVERS, "method")
     options = {"conductivities": conductivities}
     if method == "bem" and (order is not None or tensors is not None):
         raise TmsFieldError("the BEM has no element order and takes no anisotropic tensors; "

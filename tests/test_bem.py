@@ -217,14 +217,13 @@ def test_coil_inside_or_cutting_the_head_is_refused(sphere_interfaces):
         solver.solve(ring, tf.CoilPose(np.eye(4)))
 
 
-def test_gmres_gives_up_after_max_iterations(sphere_interfaces, monkeypatch):
+def test_gmres_gives_up_after_max_iterations(sphere_interfaces):
     # the float32 far field cannot reach 1e-14 (bem_parameters.md (c): 1e-8 already fails),
     # so GMRES must stop at the total-iteration cap, not at cap × restart length
-    from tmsfield.solver.bem import solver as bem_solver
-    monkeypatch.setattr(bem_solver, "MAX_ITERATIONS", 2 * bem_solver.RESTART)
-    solver = BEMSolver(sphere_interfaces, tol=1e-14)
+    restart = tf.solver.BEMOptions().restart
+    solver = BEMSolver(sphere_interfaces, options=tf.solver.BEMOptions(tol=1e-14, max_iterations=2 * restart))
     pose = tf.CoilPose.from_axes(center=[0, 0, 0.099], normal=[0, 0, -1], handle=[0, 1, 0])
     with pytest.raises(TmsFieldError, match="did not reach tolerance") as caught:
         solver.solve(tf.coils.figure8(model="dipoles", dipole_cell=0.006), pose)
     iterations = int(str(caught.value).split(" in ")[1].split()[0])
-    assert 0 < iterations <= 2 * bem_solver.RESTART
+    assert 0 < iterations <= 2 * restart

@@ -16,7 +16,7 @@ def test_simulate_default_job_writes_outputs(tmp_path):
     from tmsfield.viz import rendering_available
     picture = {"field.png"} if rendering_available()[0] else set()
     assert {p.name for p in out.iterdir()} == {"field.msh", "field.vtu", "summary.txt", "summary.json",
-                                               "config.toml", ".tmsfield-output"} | picture
+                                               "result.npz", "config.toml", ".tmsfield-output"} | picture
     record = json.loads((out / "summary.json").read_text())
     assert record["provenance"]["solver"]["method"] == "fem"
     assert record["statistics"]["5"]["p99.9_V_per_m"] > 0

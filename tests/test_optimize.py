@@ -13,7 +13,7 @@ from tmsfield.optimize.adm import (
     rotation_synthesis,
     trig_weights,
 )
-from tmsfield.optimize.dipole_source import dipole_load
+from tmsfield.solver.fem.assembly import dipole_load
 from tmsfield.optimize.positions import handle_rotation
 from tmsfield.solver.fem import assembly
 from tmsfield.solver.fem.solver import FEMSolver

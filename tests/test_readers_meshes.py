@@ -286,7 +286,7 @@ def test_garbage_vtu_does_not_exit(tmp_path):
 
 def test_check_nifti_reference(tmp_path):
     nibabel = pytest.importorskip("nibabel")
-    from tmsfield.solver.nifti import check_nifti_reference
+    from tmsfield.solver.results.nifti import check_nifti_reference
     header = nibabel.Nifti1Header()
     header.set_data_shape((30000, 30000, 30000))
     header.set_data_dtype(np.uint8)

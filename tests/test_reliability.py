@@ -19,7 +19,7 @@ from tmsfield.core.errors import FileFormatError, TmsFieldError
 from tmsfield.core.files import OUTPUT_MARKER, replaced_folder
 from tmsfield.head_models.gmsh_msh import read_msh
 from tmsfield.solver.fem.linear import GroundedAMGSolver
-from tmsfield.solver.placements import checked_field
+from tmsfield.solver.base import checked_field
 
 COIL = tf.coils.figure8(model="dipoles")
 
@@ -36,7 +36,7 @@ def test_fmm_error_code_is_an_error_not_a_zero_field(coarse_sphere, monkeypatch)
     solver = tf.FieldSolver(coarse_sphere, order=1)
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
     with pytest.raises(TmsFieldError, match="fmm3dpy.*error code 4.*memory"):
-        solver.solve(COIL, pose, method="fmm")
+        solver.solve(COIL, pose, primary="fmm")
 
 
 def test_zero_primary_field_is_an_error(coarse_sphere, monkeypatch):
@@ -157,9 +157,10 @@ def _consistent(out) -> float:
     """dI/dt (A/s) of a complete, self-consistent simulate folder: summary.json, config.toml and
     field.msh all belong to the same run."""
     assert {p.name for p in out.iterdir()} == {"field.msh", "field.vtu", "summary.txt", "summary.json",
-                                               "config.toml", OUTPUT_MARKER}
+                                               "result.npz", "config.toml", OUTPUT_MARKER}
     record = json.loads((out / "summary.json").read_text())
     didt = 1e6 * record["didt_A_per_us"]
+    assert tf.load_result(out).didt == pytest.approx((didt,), rel=1e-12)
     assert tomllib.loads((out / "config.toml").read_text())["didt"] == pytest.approx(didt)
     peak = max(s["max_V_per_m"] for s in record["statistics"].values())
     assert read_msh(out / "field.msh").element_data["magnE"].max() == pytest.approx(peak, rel=1e-12)
@@ -221,10 +222,9 @@ def run_folder(tmp_path_factory):
                                      "{\"provenance\": {\"didt_A_per_s\": \"fast\"}}",
                                      "{\"provenance\": {\"didt_A_per_s\": [-1]}}"])
 def test_bad_summary_is_a_named_error_for_thresholds(run_folder, tmp_path, summary):
-    from tmsfield.neurons.field_file import load_field
     (run_folder / "summary.json").write_text(summary)
     with pytest.raises(FileFormatError, match="summary.json"):
-        load_field(run_folder)
+        tf.load_result(run_folder)
     result = CliRunner().invoke(main, ["thresholds", str(run_folder), "--max-cells", "2", "--out", str(tmp_path / "t")])
     assert result.exit_code == 1 and "summary.json" in result.output and "Traceback" not in result.output
 

@@ -6,7 +6,7 @@ import tmsfield as tf
 from tmsfield.core.errors import TmsFieldError
 from tmsfield.core.aabb import TriangleTree
 from tmsfield.head_models.surfaces import outer_boundary, point_distances
-from tmsfield.solver.result import FieldResult
+from tmsfield.solver.results import FieldResult
 
 
 def synthetic(head, magnitude) -> FieldResult:

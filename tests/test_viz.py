@@ -171,13 +171,13 @@ def test_tolerance_catches_a_missing_coil(rendering, scene, tmp_path):
 def test_cli_view_writes_a_screenshot(rendering, scene, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    from tmsfield.cli.main import _write_outputs
-    _write_outputs(scene["result"], run)
+    from tmsfield.solver.results import save_folder
+    save_folder(scene["result"], run)
     out = tmp_path / "view.png"
     res = CliRunner().invoke(main, ["view", str(run), "--screenshot", str(out), "--view", "top",
                                     "--window-size", f"{WINDOW[0]}x{WINDOW[1]}", "--clim", "0,1.6"])
     assert res.exit_code == 0, res.output
-    # the summary names the built-in figure-8: its windings are drawn, as in cortex_top
+    # result.npz holds the figure-8: its windings are drawn, as in cortex_top
     check_image(out, "cli_view_top")
     if sys.platform.startswith("linux"):          # without a display: a screenshot beside the result
         env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
@@ -190,10 +190,10 @@ def test_cli_view_opens_a_window_where_a_display_exists(rendering, scene, tmp_pa
     """The interactive branch, without a display here (no Xvfb either): has_display reports one
     and Plotter.show records the scene instead of opening the window."""
     import pyvista as pv
-    from tmsfield.cli.main import _write_outputs
+    from tmsfield.solver.results import save_folder
     run = tmp_path / "run"
     run.mkdir()
-    _write_outputs(scene["result"], run)
+    save_folder(scene["result"], run)
     before = set(run.iterdir())
     shown = []
 

@@ -32,7 +32,7 @@ import tmsfield as tf
 from tmsfield.core.files import write_text_atomic
 from tmsfield.head_models.spheres import sphere_surfaces
 from tmsfield.solver.bem import charge_field, integrals
-from tmsfield.solver.bem import solver as bem_solver
+from tmsfield.solver.options import BEMOptions
 from tmsfield.validation.analytic import relative_l2, sphere_e_field
 from tmsfield.validation.fem_sphere_study import RADII, TAGS, sources
 
@@ -47,14 +47,16 @@ NEAR_FACTORS = (1.5, 2.0, 3.0, 5.0)
 FMM_EPSS = (1e-2, 1e-3, 1e-4, 1e-6)
 TOLERANCES = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 REFERENCE_TOL = 1e-10
-#: (c): GMRES restart cycles (of RESTART iterations) before a tolerance counts as unreachable
+#: the solver's settings (each variant below builds its solver with BEMOptions; nothing global changes)
+DEFAULTS = BEMOptions()
+#: (c): GMRES restart cycles (of DEFAULTS.restart iterations) before a tolerance counts as unreachable
 TOL_MAX_RESTARTS = 5
 REPEATS = 5
 #: (d): solves per configuration (the fastest is reported)
 SOLVE_REPEATS = 3
 #: (e): mesh and (label, near factor, FMM eps) variants
 FINE_EDGE_MM = 4.0
-#: (d): a second mesh, above DENSE_MAX_FACETS (FMM far field)
+#: (d): a second mesh, above DEFAULTS.dense_max_facets (FMM far field)
 ILU_FMM_EDGE_MM = 6.0
 FINE_VARIANTS = (("defaults", 2.0, 1e-3), ("FMM eps 1e-6", 2.0, 1e-6), ("near factor 3", 3.0, 1e-3),
                  ("near factor 3, eps 1e-6", 3.0, 1e-6))
@@ -108,10 +110,7 @@ def provenance(command: str) -> dict:
                                                                  * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "python": platform.python_version(), "numpy": np.__version__, "scipy": version("scipy"),
             "fmm3dpy": version("fmm3dpy"), "commit": commit,
-            "constants": {"NEAR_FACTOR": charge_field.NEAR_FACTOR, "FMM_EPS": charge_field.FMM_EPS,
-                          "DENSE_MAX_FACETS": charge_field.DENSE_MAX_FACETS,
-                          "FMM_MIN_PAIRS": charge_field.FMM_MIN_PAIRS, "DEFAULT_TOL": bem_solver.DEFAULT_TOL,
-                          "ILU_DROP_TOL": bem_solver.ILU_DROP_TOL, "ILU_FILL": bem_solver.ILU_FILL}}
+            "options": DEFAULTS.as_dict()}
 
 
 def header_lines(prov: dict) -> list[str]:
@@ -178,10 +177,10 @@ def study_markdown(prov, rows, orders, total_s) -> str:
              f"{list(TAGS)} (SimNIBS conductivities 1.654/0.010/0.465 S/m, air outside; the analytic field does "
              "not depend on them). Sources: the tilted off-axis dipole and the figure-8 dipole model 4 mm above "
              f"the scalp of validation/fem_sphere_study.py; dI/dt = {DIDT:g} A/s. Default solver settings "
-             f"(near factor {charge_field.NEAR_FACTOR:g}, near-field rows averaged over "
-             f"{charge_field.NEAR_RULE} point(s) per facet, GMRES tol {bem_solver.DEFAULT_TOL:g}, ILU "
-             f"preconditioner, far field dense float32 up to {charge_field.DENSE_MAX_FACETS} facets, FMM eps "
-             f"{charge_field.FMM_EPS:g} above).",
+             f"(near factor {DEFAULTS.near_factor:g}, near-field rows averaged over "
+             f"{DEFAULTS.near_rule} point(s) per facet, GMRES tol {DEFAULTS.tol:g}, ILU "
+             f"preconditioner, far field dense float32 up to {DEFAULTS.dense_max_facets} facets, FMM eps "
+             f"{DEFAULTS.fmm_eps:g} above).",
              f"Errors: relative L2 of the total E at {N_POINTS} Fibonacci points on spheres of radius "
              f"{', '.join(f'{r:g}' for r in EVAL_RADII_MM)} mm (84 mm: 1 mm inside the innermost interface). "
              "edge CV: standard deviation / mean of the facet edge lengths (mesh regularity). "
@@ -303,7 +302,6 @@ def parameters(args, command):
     ref_smooth, ref_rough = exact @ rho, exact @ rough
     del exact
     near_rows = []
-    default_factor = charge_field.NEAR_FACTOR
     for f in NEAR_FACTORS:
         cf = charge_field.ChargeField(surf, near_factor=f, far_field="dense")
         t0 = time.perf_counter()
@@ -311,16 +309,12 @@ def parameters(args, command):
         near_s = time.perf_counter() - t0
         op = {"solution": rel(cf.normal_field(rho), ref_smooth), "random": rel(cf.normal_field(rough), ref_rough)}
         del cf
-        charge_field.NEAR_FACTOR = f          # BEMSolver builds its ChargeField with the module default
-        try:
-            solver = tf.solver.bem.BEMSolver(surf, far_field="dense")
-            res = solver.solve(coil, pose, didt=DIDT)
-            errs = {r: field_error(res, coil, pose, r) for r in (70.0, 84.0)}
-            t0 = time.perf_counter()
-            res.sample(fibonacci_sphere(0.084))
-            eval84 = time.perf_counter() - t0
-        finally:
-            charge_field.NEAR_FACTOR = default_factor
+        solver = tf.solver.bem.BEMSolver(surf, options=BEMOptions(far_field="dense", near_factor=f))
+        res = solver.solve(coil, pose, didt=DIDT)
+        errs = {r: field_error(res, coil, pose, r) for r in (70.0, 84.0)}
+        t0 = time.perf_counter()
+        res.sample(fibonacci_sphere(0.084))
+        eval84 = time.perf_counter() - t0
         near_rows.append({"factor": f, "near_pairs": int(nnz), "near_s": near_s, "operator_error": op,
                           "errors": errs, "iterations": res.provenance["solver"]["iterations"],
                           "eval_84_s": eval84})
@@ -331,7 +325,7 @@ def parameters(args, command):
     # (b) FMM precision. E at the 70 mm points: the dense solve evaluated with an accurate FMM
     base.charges.eps = 1e-10
     E_dense = base_res.sample(fibonacci_sphere(0.070))
-    base.charges.eps = charge_field.FMM_EPS
+    base.charges.eps = DEFAULTS.fmm_eps
     dense_apply = per_application(base.charges.normal_field, rho)
     fmm_rows = [{"eps": "dense", "per_application_s": dense_apply, "density_change": 0.0, "field_change": 0.0,
                  "error_70": field_error(base_res, coil, pose), "iterations": base_res.provenance["solver"]["iterations"],
@@ -343,17 +337,13 @@ def parameters(args, command):
         apply_s = per_application(cf.normal_field, rho)
         op_change = rel(cf.normal_field(rho), base.charges.normal_field(rho))
         del cf
-        default_eps = charge_field.FMM_EPS
-        charge_field.FMM_EPS = eps             # the solver's operator and the evaluation at the points
-        try:
-            solver = tf.solver.bem.BEMSolver(surf, far_field="fmm")
-            res = solver.solve(coil, pose, didt=DIDT)
-            row = {"eps": eps, "per_application_s": apply_s, "operator_change": op_change,
-                   "density_change": rel(res.density, rho), "field_change": relative_l2(res.sample(fibonacci_sphere(0.070)), E_dense),
-                   "error_70": field_error(res, coil, pose), "iterations": res.provenance["solver"]["iterations"],
-                   "solve_s": res.timings["solve"]}
-        finally:
-            charge_field.FMM_EPS = default_eps
+        # the solver's operator and the evaluation at the points both use this eps
+        solver = tf.solver.bem.BEMSolver(surf, options=BEMOptions(far_field="fmm", fmm_eps=eps))
+        res = solver.solve(coil, pose, didt=DIDT)
+        row = {"eps": eps, "per_application_s": apply_s, "operator_change": op_change,
+               "density_change": rel(res.density, rho), "field_change": relative_l2(res.sample(fibonacci_sphere(0.070)), E_dense),
+               "error_70": field_error(res, coil, pose), "iterations": res.provenance["solver"]["iterations"],
+               "solve_s": res.timings["solve"]}
         fmm_rows.append(row)
         print(row, flush=True)
         del solver, res
@@ -369,18 +359,14 @@ def parameters(args, command):
         if precision == "float64":
             base.charges.normal_field = float64
         for tol in TOLERANCES + ((REFERENCE_TOL,) if precision == "float64" else ()):
-            base.tol = tol
-            default_max = bem_solver.MAX_ITERATIONS
-            bem_solver.MAX_ITERATIONS = TOL_MAX_RESTARTS
+            # the same prepared operator, other GMRES settings (BEMSolver.with_solve_options)
+            limited = base.with_solve_options(tol=tol, max_iterations=TOL_MAX_RESTARTS * DEFAULTS.restart)
             t0 = time.perf_counter()
             try:
-                tol_results[precision, tol] = base.solve(coil, pose, didt=DIDT)
+                tol_results[precision, tol] = limited.solve(coil, pose, didt=DIDT)
             except tf.TmsFieldError as err:
                 tol_results[precision, tol] = (str(err), time.perf_counter() - t0)
-            finally:
-                bem_solver.MAX_ITERATIONS = default_max
         base.charges.normal_field = shipped
-    base.tol = bem_solver.DEFAULT_TOL
     del float64
     best = tol_results["float64", REFERENCE_TOL]
     out["tol"] = []
@@ -426,22 +412,17 @@ def parameters(args, command):
     fine, _ = surfaces(FINE_EDGE_MM)
     fine_rows = []
     for label, factor, eps in FINE_VARIANTS:
-        default_factor, default_eps = charge_field.NEAR_FACTOR, charge_field.FMM_EPS
-        charge_field.NEAR_FACTOR, charge_field.FMM_EPS = factor, eps
-        try:
-            t0 = time.perf_counter()
-            solver = tf.solver.bem.BEMSolver(fine)
-            setup_s = time.perf_counter() - t0
-            for name, (c, p) in cases.items():
-                res = solver.solve(c, p, didt=DIDT)
-                fine_rows.append({"variant": label, "near_factor": factor, "eps": eps, "source": name,
-                                  "n_facets": fine.n_facets, "mean_edge_mm": 1e3 * fine.mean_edge_length,
-                                  "setup_s": setup_s, "solve_s": res.timings["solve"],
-                                  "iterations": res.provenance["solver"]["iterations"],
-                                  "errors": {r: field_error(res, c, p, r) for r in EVAL_RADII_MM}})
-                print(fine_rows[-1], flush=True)
-        finally:
-            charge_field.NEAR_FACTOR, charge_field.FMM_EPS = default_factor, default_eps
+        t0 = time.perf_counter()
+        solver = tf.solver.bem.BEMSolver(fine, options=BEMOptions(near_factor=factor, fmm_eps=eps))
+        setup_s = time.perf_counter() - t0
+        for name, (c, p) in cases.items():
+            res = solver.solve(c, p, didt=DIDT)
+            fine_rows.append({"variant": label, "near_factor": factor, "eps": eps, "source": name,
+                              "n_facets": fine.n_facets, "mean_edge_mm": 1e3 * fine.mean_edge_length,
+                              "setup_s": setup_s, "solve_s": res.timings["solve"],
+                              "iterations": res.provenance["solver"]["iterations"],
+                              "errors": {r: field_error(res, c, p, r) for r in EVAL_RADII_MM}})
+            print(fine_rows[-1], flush=True)
         del solver
     out["fine"] = fine_rows
     out["total_s"] = time.perf_counter() - t_start
@@ -478,9 +459,9 @@ def parameters_markdown(prov, out) -> str:
              f"the scalp, dI/dt = {DIDT:g} A/s. '70 mm error': relative L2 error of E against the analytic field "
              f"at {N_POINTS} Fibonacci points on the 70 mm sphere (84 mm: 1 mm inside the innermost interface). "
              "Unless varied, the defaults: near factor "
-             f"{charge_field.NEAR_FACTOR:g}, dense float32 far field, GMRES tol {bem_solver.DEFAULT_TOL:g}, ILU.",
+             f"{DEFAULTS.near_factor:g}, dense float32 far field, GMRES tol {DEFAULTS.tol:g}, ILU.",
              *header_lines(prov), f"Total run time {out['total_s'] / 60:.1f} min.", "",
-             f"## (a) NEAR_FACTOR (currently {charge_field.NEAR_FACTOR:g})", "",
+             f"## (a) near_factor (currently {DEFAULTS.near_factor:g})", "",
              "Operator error: relative L2 error over the facets of "
              "`ChargeField(surf, near_factor=f, far_field=\"dense\").normal_field(ρ)` against the all-exact "
              "operator (every pair by solver/bem/integrals.field, self term 0, /(4π), normal component; built in "
@@ -495,12 +476,12 @@ def parameters_markdown(prov, out) -> str:
                      f"{r['near_s']:.1f} | {r['operator_error']['solution']:.2e} | "
                      f"{r['operator_error']['random']:.2e} | {pct(r['errors'][70.0])} | {pct(r['errors'][84.0])} | "
                      f"{r['iterations']} | {r['eval_84_s']:.2f} |")
-    lines += ["", f"## (b) FMM_EPS (currently {charge_field.FMM_EPS:g})", "",
+    lines += ["", f"## (b) fmm_eps (currently {DEFAULTS.fmm_eps:g})", "",
               "far_field=\"fmm\" against the dense float32 far field. per application: fastest wall time of one "
               f"`normal_field(ρ)` (collocation operator, {REPEATS} repeats). operator change: relative change of "
               "normal_field(ρ) vs dense; density / field change: relative L2 change of the solved charges and of E "
               "on the 70 mm sphere vs the dense solve (E of the dense solve evaluated with FMM eps 1e-10; the FMM "
-              "solves evaluate E with the FMM at their own eps: 4000 × facets > FMM_MIN_PAIRS).", "",
+              "solves evaluate E with the FMM at their own eps: 4000 × facets > fmm_min_pairs).", "",
               "| far field | per application (s) | operator change | density change | field change (70 mm) | "
               "70 mm error | GMRES its | solve (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in out["fmm"]:
@@ -510,12 +491,12 @@ def parameters_markdown(prov, out) -> str:
         fc = "—" if r["eps"] == "dense" else f"{r['field_change']:.1e}"
         lines.append(f"| {label} | {r['per_application_s']:.3f} | {opc} | {dc} | {fc} | {pct(r['error_70'])} | "
                      f"{r['iterations']} | {r['solve_s']:.1f} |")
-    lines += ["", f"## (c) GMRES tolerance (currently {bem_solver.DEFAULT_TOL:g})", "",
+    lines += ["", f"## (c) GMRES tolerance (currently {DEFAULTS.tol:g})", "",
               "float32: the shipped dense far field; float64: the same operator with a float64 far-field matrix "
               "and no float32 rounding of ρ (patched in this script only). Changes relative to the float64 tol "
               f"{REFERENCE_TOL:g} solve. GMRES limited to {TOL_MAX_RESTARTS} restart cycles of "
-              f"{bem_solver.RESTART} iterations here (the solver's MAX_ITERATIONS = {bem_solver.MAX_ITERATIONS} "
-              "is passed to scipy as maxiter, i.e. restart cycles).", "",
+              f"{DEFAULTS.restart} iterations here (the solver's max_iterations = {DEFAULTS.max_iterations} "
+              "counts iterations; GMRES runs max_iterations / restart cycles).", "",
               "| far-field precision | tol | GMRES its | solve (s) | density change | field change (70 mm) | "
               "70 mm error |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in out["tol"]:
@@ -527,7 +508,7 @@ def parameters_markdown(prov, out) -> str:
         fc = "(reference)" if ref else f"{r['field_change']:.1e}"
         lines.append(f"| {r['precision']} | {r['tol']:.0e} | {r['iterations']} | {r['solve_s']:.2f} | {dc} | {fc} | "
                      f"{pct(r['error_70'])} |")
-    lines += ["", f"## (d) ILU preconditioner (drop tol {bem_solver.ILU_DROP_TOL:g}, fill {bem_solver.ILU_FILL:g})",
+    lines += ["", f"## (d) ILU preconditioner (drop tol {DEFAULTS.ilu_drop_tol:g}, fill {DEFAULTS.ilu_fill:g})",
               "", "'none': the factorisation's solve replaced by the identity in this script. ILU build (s): "
               "building the factorisation (once per solver). operator / ILU apply: one GMRES matrix-vector "
               f"product / one preconditioner solve (fastest of {REPEATS}). solve: fastest of {SOLVE_REPEATS} "
@@ -543,7 +524,7 @@ def parameters_markdown(prov, out) -> str:
     f = out["fine"]
     lines += ["", f"## (e) What limits the error on a fine mesh ({FINE_EDGE_MM:g} mm: {f[0]['n_facets']} facets, mean "
               f"edge {f[0]['mean_edge_mm']:.2f} mm, FMM far field)", "",
-              "Module constants patched in this script for the whole solve, the evaluation at the points included.",
+              "Solvers built with BEMOptions(near_factor=..., fmm_eps=...): the whole solve, the evaluation at the points included.",
               "", "| variant | source | 70 mm | 80 mm | 84 mm | setup (s) | solve (s) | GMRES its |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in f:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 
 #: view name → (direction from the scene towards the camera, camera up)
@@ -28,8 +29,7 @@ def set_view(plotter, view: str, pose=None) -> None:
     "coil" / "coil-aligned" looks along z' (into the head) from behind the coil, handle
     up, framing a region of ±7 cm around it; it needs the coil ``pose``.
     """
-    if view not in VIEW_NAMES:
-        raise TmsFieldError(f"view must be one of {VIEW_NAMES}, got {view!r}")
+    check_choice(view, VIEW_NAMES, "view")
     for renderer in plotter.renderers:
         _set_renderer_view(renderer, view, pose)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 from .coil import add_coil
 from .data import (
@@ -38,8 +39,7 @@ def plot_comparison(a, b, *, mode: str = "side-by-side", labels=("A", "B"), surf
     (``quantity`` of ``a`` minus that of ``b`` on one surface, diverging colours, both coils
     drawn). ``coil``: one Coil for both or a pair. ``labels`` name the two results.
     """
-    if mode not in MODES:
-        raise TmsFieldError(f"mode must be one of {MODES}, got {mode!r}")
+    check_choice(mode, MODES, "mode")
     check_result(a, labels[0])
     check_result(b, labels[1])
     coils = _pair(coil)

@@ -12,12 +12,12 @@ import dataclasses
 
 import numpy as np
 
+from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 from ..head_models.geometry import triangle_normals
 from ..head_models.surfaces import boundary_faces
+from ..head_models.tissues import BRAIN_TAGS   # grey and white matter: the "cortex" is their outer boundary
 
-#: grey and white matter (SimNIBS tags): the "cortex" surface is the outer boundary of these
-BRAIN_TAGS = (1, 2)
 QUANTITIES = ("magnitude", "x", "y", "z", "normal")
 _LABELS = {"magnitude": "E magnitude (V/m)", "x": "Ex (V/m)", "y": "Ey (V/m)", "z": "Ez (V/m)",
            "normal": "E normal, outward (V/m)"}
@@ -32,9 +32,7 @@ def quantity_label(quantity: str) -> str:
 def check_quantity(quantity: str, *, normals: bool = True) -> None:
     """Raise a TmsFieldError unless ``quantity`` is one of ``QUANTITIES`` (without "normal"
     where there is no surface normal)."""
-    allowed = QUANTITIES if normals else QUANTITIES[:-1]
-    if quantity not in allowed:
-        raise TmsFieldError(f"quantity must be one of {allowed}, got {quantity!r}")
+    check_choice(quantity, QUANTITIES if normals else QUANTITIES[:-1], "quantity")
 
 
 def field_quantity(E: np.ndarray, quantity: str, normals: np.ndarray | None = None) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 from .coil import add_coil
 from .data import named_surface
@@ -28,8 +29,7 @@ def plot_thresholds(thresholds, *, head=None, quantity: str = "factor", coil=Non
     in translucent grey for context. Cells that did not fire below the search limit have no
     site and are counted in the title. Returns the ``pyvista.Plotter``.
     """
-    if quantity not in THRESHOLD_QUANTITIES:
-        raise TmsFieldError(f"quantity must be one of {tuple(THRESHOLD_QUANTITIES)}, got {quantity!r}")
+    check_choice(quantity, THRESHOLD_QUANTITIES, "quantity")
     attr, scale, label = THRESHOLD_QUANTITIES[quantity]
     if head is not None and hasattr(head, "E"):              # a FieldResult: take its head and pose
         pose = pose if pose is not None else getattr(head, "pose", None)

@@ -1,6 +1,6 @@
 """Charge-based boundary-element solver (BEM) with FMM far fields and exact near fields."""
 from .interfaces import Interfaces
 from .solver import BEMSolver
-from .surface_result import SurfaceFieldResult
+from ..results.surface import SurfaceFieldResult
 
 __all__ = ["BEMSolver", "Interfaces", "SurfaceFieldResult"]

@@ -3,11 +3,12 @@
 A facet j with charge density ρ_j (in V/m: charge per area over ε0) contributes
 E(r) = ρ_j/(4π) ∫_Tj (r − r')/|r − r'|³ dS' and φ(r) = ρ_j/(4π) ∫_Tj dS'/|r − r'|. Far from a
 facet its charge acts as a point charge at the centroid; (point, facet) pairs closer than
-``NEAR_FACTOR`` facet sizes get the exact closed-form integral instead
+``near_factor`` facet sizes get the exact closed-form integral instead
 (solver/bem/integrals.py). At the collocation points the near part is a precomputed sparse
-matrix and the far part either a precomputed dense matrix (up to ``DENSE_MAX_FACETS``
+matrix and the far part either a precomputed dense matrix (up to ``dense_max_facets``
 facets: one BLAS product per iteration) or an FMM (fmm3dpy); at other points, blocked
-direct sums or the FMM, with the near pairs integrated on the fly.
+direct sums or the FMM, with the near pairs integrated on the fly. The settings and the
+measurements behind their defaults are the fields of :class:`~tmsfield.solver.options.BEMOptions`.
 """
 from __future__ import annotations
 
@@ -18,33 +19,10 @@ import scipy.sparse as sp
 
 from ...core.fmm import kernel_scale, lfmm3d
 from ...core.errors import TmsFieldError
+from ..options import BEMOptions
 from . import integrals
 from .quadrature import TRIANGLE_RULES
 
-#: pairs closer than this many facet sizes (longest edge) are integrated exactly. The
-#: point-charge remainder is an operator error (on the solved charges) of 7.7e-3 at 2 sizes,
-#: 3.1e-3 at 3 and 7.5e-4 at 5 (8 mm sphere vs all-exact integrals), which moved the 70 mm
-#: sphere error by < 0.1 % of the field while a factor 3 costs 2.2x the near field and ~10x
-#: the ILU (validation/results/bem_parameters.md (a), (d))
-NEAR_FACTOR = 2.0
-#: observation points per facet for the near-field rows of the collocation operator: the exact
-#: near field averaged over the observation facet (1 = its centroid: plain collocation). On the
-#: 3-layer sphere (figure-8, 70 mm sphere) 3 points cut the error from 6.87 / 3.91 / 2.22 % to
-#: 0.50 / 0.40 / 0.29 % at 10 / 8 / 6 mm facets for 1.6-1.9x the near-field set-up
-#: (validation/results/bem_sphere.md); 6 points gave 0.57 / 0.79 % at 10 / 8 mm for 3.2-4.3x
-#: (an ad-hoc run, 2026-11-21, not kept as a results file)
-NEAR_RULE = 3
-#: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
-#: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than
-#: at 1e-6 (0.13 s vs 0.49 s; validation/results/bem_parameters.md (b))
-FMM_EPS = 1e-3
-#: point×facet pairs above which the far field at evaluation points uses the FMM
-FMM_MIN_PAIRS = 5_000_000
-#: up to this many facets the collocation far field is a dense float32 matrix (1.6 GB at the
-#: limit; float32 rounding, ~1e-7 relative, is below the GMRES tolerance): at 12k facets one
-#: dense product takes 0.03 s against 0.13 s for the single-threaded fmm3dpy 2.1.0 wheel
-#: at eps 1e-3 (validation/results/bem_parameters.md (b), benchmarks/results/bem.md)
-DENSE_MAX_FACETS = 20_000
 #: pairs per block in direct sums and exact near-field integrals (bounds memory to ~100 MB)
 CHUNK_PAIRS = 1 << 20
 #: pairs per block when filling the dense far-field matrix (cache-sized: 2.4 s instead of 3.2 s
@@ -52,30 +30,29 @@ CHUNK_PAIRS = 1 << 20
 DENSE_BLOCK_PAIRS = 1 << 18
 #: points per neighbour search (bounds the memory of its pair list)
 POINTS_PER_BLOCK = 16_384
-FAR_FIELD = ("auto", "dense", "fmm")
 
 
 class ChargeField:
     """Evaluates the field of facet charges on ``interfaces`` (an Interfaces).
 
-    ``far_field``: how the collocation operator sums the far field: "dense" (precomputed
-    matrix), "fmm" (fmm3dpy), or "auto" (dense up to ``DENSE_MAX_FACETS`` facets). The near
-    field at the centroids is built once and reused for every right-hand side.
+    ``options`` (a :class:`BEMOptions`, default BEMOptions()) gives the far-field summation,
+    near-field factor and rule and the FMM precision; ``far_field``, ``near_factor``, ``eps``
+    (the FMM precision) and ``near_rule`` override single settings. ``far_field``: how the
+    collocation operator sums the far field: "dense" (precomputed matrix), "fmm" (fmm3dpy), or
+    "auto" (dense up to ``options.dense_max_facets`` facets). The near field at the centroids
+    is built once and reused for every right-hand side.
     """
 
-    def __init__(self, interfaces, *, far_field: str = "auto", near_factor: float | None = None,
-                 eps: float | None = None, near_rule: int | None = None):
-        if far_field not in FAR_FIELD:
-            raise TmsFieldError(f"far_field must be one of {FAR_FIELD}, got {far_field!r}")
-        self.interfaces, self.far_field = interfaces, far_field
-        self.near_factor = NEAR_FACTOR if near_factor is None else near_factor
-        self.eps = FMM_EPS if eps is None else eps
-        self.near_rule = NEAR_RULE if near_rule is None else near_rule
-        if self.near_rule not in TRIANGLE_RULES:
-            raise TmsFieldError(f"near_rule must be one of {sorted(TRIANGLE_RULES)} points, got {near_rule!r}")
+    def __init__(self, interfaces, *, far_field: str | None = None, near_factor: float | None = None,
+                 eps: float | None = None, near_rule: int | None = None, options: BEMOptions | None = None):
+        options = (options or BEMOptions()).replace(far_field=far_field, near_factor=near_factor, fmm_eps=eps,
+                                                    near_rule=near_rule)
+        self.options, self.interfaces = options, interfaces
+        self.near_factor, self.eps, self.near_rule = options.near_factor, options.fmm_eps, options.near_rule
         self._tree = None
-        if far_field == "auto":
-            self.far_field = "dense" if interfaces.n_facets <= DENSE_MAX_FACETS else "fmm"
+        self.far_field = options.far_field
+        if self.far_field == "auto":
+            self.far_field = "dense" if interfaces.n_facets <= options.dense_max_facets else "fmm"
 
     # --- far field: point charges at the centroids ------------------------------------
     def _point_charges(self, density):
@@ -85,7 +62,7 @@ class ChargeField:
     def _far(self, targets, density, kind: str):
         """Point-charge sums at ``targets`` (None: at the centroids, self excluded)."""
         sources, charges = self._point_charges(density)
-        if targets is None or len(targets) * len(sources) > FMM_MIN_PAIRS:
+        if targets is None or len(targets) * len(sources) > self.options.fmm_min_pairs:
             return _fmm(sources, charges, targets, kind, self.eps)
         return _direct(sources, charges, targets, kind)
 

@@ -14,6 +14,7 @@ anywhere is E = E_p + E_c[ρ].
 """
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Mapping
@@ -27,45 +28,39 @@ from ...core.progress import timed
 from ...head_models.mesh import HeadMesh
 from ...head_models.surface_checks import segments_crossing
 from ...head_models.surfaces import inside_surface
-from ..placements import PlacementSolver, checked_field, checked_primary, placement_inputs
-from ..provenance import base_provenance
-from ..recovery import PatchRecovery
-from ..result import FieldResult
+from ..base import FieldSolver, checked_field, checked_primary, placement_inputs, primary_argument
+from ..options import BEMOptions
+from ..results.field import FieldResult
+from ..results.provenance import base_provenance
+from ..results.surface import SurfaceFieldResult
 from .charge_field import ChargeField
+from .fields import BEMField
 from .interfaces import Interfaces
-from .surface_result import SurfaceFieldResult
 
 log = logging.getLogger("tmsfield")
 
-#: GMRES relative residual: at 1e-6 the charges differ by 7e-6 and E on the 70 mm sphere by
-#: 3e-7 from a float64 1e-10 solve (validation/results/bem_parameters.md (c)); the float32
-#: dense far field cannot reach 1e-8
-DEFAULT_TOL = 1e-6
-RESTART = 100
-#: incomplete LU of the near-field part of the operator as GMRES preconditioner: on the 6 mm
-#: sphere (21k facets) it cuts GMRES iterations from 34 to 20 (8.9 s instead of 14.8 s per
-#: solve) for 5.4 s of setup; drop 1e-3 / fill 1–2 cost more and gained less (30 / 24)
-ILU_DROP_TOL = 1e-2
-ILU_FILL = 1.0
-#: total GMRES iterations before giving up (scipy counts restart cycles: maxiter = this / RESTART)
-MAX_ITERATIONS = 1000
 
-
-class BEMSolver(PlacementSolver):
+class BEMSolver(FieldSolver):
     """Charge-based BEM on the interfaces of ``head``: a HeadMesh (tissue-tagged tetrahedra;
     results are FieldResults on its elements) or an :class:`Interfaces` (surfaces only;
     results are SurfaceFieldResults, sampled at any point).
 
     conductivities : optional {tag: S/m} overriding the SimNIBS defaults (HeadMesh only).
+    options : a :class:`~tmsfield.solver.options.BEMOptions` (GMRES tolerance, restart and
+        iteration limit, ILU, far-field summation, near-field factor and rule, FMM precision;
+        its fields document the measured defaults). Recorded in each result's provenance.
     tol : GMRES relative residual.   far_field : "auto" | "dense" | "fmm" (see ChargeField).
     near_rule : observation points per facet (1, 3 or 6) over which the near-field rows are
-        averaged (see ChargeField; default ``charge_field.NEAR_RULE``).
+        averaged (see ChargeField). These three, when given, override ``options``.
     """
     method = "bem"
 
-    def __init__(self, head, *, conductivities: Mapping[int, float] | None = None, tol: float = DEFAULT_TOL,
-                 far_field: str = "auto", near_rule: int | None = None):
-        self.timings, self.tol = {}, tol
+    def __init__(self, head, *, conductivities: Mapping[int, float] | None = None, tol: float | None = None,
+                 far_field: str | None = None, near_rule: int | None = None, options: BEMOptions | None = None):
+        if options is not None and not isinstance(options, BEMOptions):
+            raise TypeError(f"options must be a BEMOptions, got {type(options).__name__}")
+        self.options = options = (options or BEMOptions()).replace(tol=tol, far_field=far_field, near_rule=near_rule)
+        self.timings = {}
         self.conductivities = dict(conductivities or {})
         self.head = head if isinstance(head, HeadMesh) else None
         with timed(self.timings, "interfaces"):
@@ -78,7 +73,7 @@ class BEMSolver(PlacementSolver):
                 self.interfaces = Interfaces.from_head(head, conductivities)
             else:
                 raise TmsFieldError(f"BEMSolver needs a HeadMesh or Interfaces, got {type(head).__name__}")
-        self.charges = ChargeField(self.interfaces, far_field=far_field, near_rule=near_rule)
+        self.charges = ChargeField(self.interfaces, options=options)
         surf = self.interfaces
         with timed(self.timings, "near field"):
             near = self.charges.near_matrix
@@ -86,10 +81,30 @@ class BEMSolver(PlacementSolver):
             self.charges.prepare()
         with timed(self.timings, "preconditioner"):
             local = sp.identity(surf.n_facets, format="csc") - 2 * sp.diags(surf.kappa) @ self.charges.near_exact
-            self._ilu = spla.spilu(local.tocsc(), drop_tol=ILU_DROP_TOL, fill_factor=ILU_FILL)
+            self._ilu = spla.spilu(local.tocsc(), drop_tol=options.ilu_drop_tol, fill_factor=options.ilu_fill)
         self._weights = surf.areas / surf.areas.sum()
         log.info("BEM set up: %d facets, %d near-field pairs, %.2f s", surf.n_facets, near.nnz,
                  sum(self.timings.values()))
+
+    @property
+    def tol(self) -> float:
+        """GMRES relative residual (``options.tol``)."""
+        return self.options.tol
+
+    #: the settings read only when solving (GMRES); the others shape the prepared operator
+    SOLVE_OPTIONS = ("tol", "restart", "max_iterations")
+
+    def with_solve_options(self, **changes) -> BEMSolver:
+        """A solver sharing this one's prepared operator and preconditioner, with other GMRES
+        settings (``tol``, ``restart``, ``max_iterations``; see :class:`BEMOptions`). The
+        set-up settings (far field, near field, ILU) need a new ``BEMSolver(head, options=...)``."""
+        fixed = sorted(set(changes) - set(self.SOLVE_OPTIONS))
+        if fixed:
+            raise TypeError(f"with_solve_options changes only {self.SOLVE_OPTIONS}, not {fixed}: build a new "
+                            "BEMSolver(head, options=BEMOptions(...)) for those")
+        other = copy.copy(self)
+        other.options = self.options.replace(**changes)
+        return other
 
     # --- the linear system -------------------------------------------------------------
     def _operator(self) -> spla.LinearOperator:
@@ -107,9 +122,10 @@ class BEMSolver(PlacementSolver):
         surf = self.interfaces
         rhs = 2 * surf.kappa * np.einsum("ki,ki->k", primary_field, surf.normals)
         iterations = []
+        restart = min(self.options.restart, self.options.max_iterations)
         precondition = spla.LinearOperator(self._ilu.shape, matvec=self._ilu.solve, dtype=float)
         density, info = spla.gmres(self._operator(), rhs, x0=initial, M=precondition, rtol=self.tol, atol=0.0,
-                                   restart=RESTART, maxiter=MAX_ITERATIONS // RESTART,
+                                   restart=restart, maxiter=max(1, self.options.max_iterations // restart),
                                    callback=iterations.append, callback_type="pr_norm")
         residual = float(iterations[-1]) if iterations else 0.0
         if info != 0 or not np.isfinite(density).all() or not residual <= 10 * self.tol:   # NaN fails too
@@ -134,10 +150,12 @@ class BEMSolver(PlacementSolver):
             raise PlacementError(f"coil {coil.name!r}: {len(cut)} winding segment(s) cut a head surface (e.g. "
                                  f"segment {cut[0]} from {np.round(1e3 * placed.segment_starts[cut[0]], 2).tolist()} mm)")
 
-    def solve(self, coil, pose, *, didt=1e6, method: str = "auto", backend="auto",
+    @primary_argument
+    def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend="auto",
               initial: np.ndarray | None = None, check_placement: bool = True):
         """Field of ``coil`` at ``pose`` with current slope ``didt`` (A/s, or one per
-        stimulator). ``method``/``backend`` choose how the primary field is evaluated;
+        stimulator). ``primary`` ("auto" | "direct" | "fmm") and ``backend`` choose how the
+        primary field is evaluated;
         ``initial`` (K,) starts GMRES from previous charges. Returns a FieldResult on the
         head's tetrahedra, or a SurfaceFieldResult when the solver has only surfaces."""
         coil, pose, didt = placement_inputs(coil, pose, didt)
@@ -145,7 +163,7 @@ class BEMSolver(PlacementSolver):
         if check_placement:
             with timed(timings, "placement check"):
                 self.check_placement(coil, pose)
-        dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=method, backend=backend)
+        dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=primary, backend=backend)
         with timed(timings, "primary field"):
             primary = -checked_primary(dadt(surf.centroids))
         with timed(timings, "solve"):
@@ -155,36 +173,27 @@ class BEMSolver(PlacementSolver):
         provenance["solver"] = {"method": "bem", "n_facets": surf.n_facets, "tol": self.tol,
                                 "iterations": iterations, "residual": residual,
                                 "formulation": "charge-based, collocation at centroids, GMRES",
-                                "far_field": self.charges.far_field, "near_factor": self.charges.near_factor}
+                                "far_field": self.charges.far_field, "near_factor": self.charges.near_factor,
+                                "options": self.options.as_dict()}
         didt_tuple = tuple(float(v) for v in np.atleast_1d(didt))
         if self.head is None:
-            return SurfaceFieldResult(surf, density, self.charges, dadt, pose=pose, didt=didt_tuple,
+            return SurfaceFieldResult(surf, density, self.charges, dadt, pose=pose, coil=coil, didt=didt_tuple,
                                       provenance=provenance, timings=timings)
-        return self._on_head(density, dadt, pose, didt_tuple, provenance, timings)
+        return self._on_head(density, dadt, coil, pose, didt_tuple, provenance, timings)
 
-    def _on_head(self, density, dadt, pose, didt, provenance, timings) -> FieldResult:
+    def _on_head(self, density, dadt, coil, pose, didt, provenance, timings) -> FieldResult:
         head = self.head
         with timed(timings, "E at centroids"):
             dadt_centroids = dadt(head.centroids)
             E = checked_field(self.charges.field(head.centroids, density) - dadt_centroids)
         with timed(timings, "potential at nodes"):
             phi = self.charges.potential(head.nodes, density)
-        native = functools.partial(self._native, density, dadt)
-        recover = functools.partial(self._recover, E)
-        return FieldResult(head=head, E=E, recover=recover, native=native, interpolation="native",
+        return FieldResult(head=head, E=E, recover=functools.partial(self.fields.recover, E),
+                           native=functools.partial(self.fields.native, density, dadt), interpolation="native",
                            phi=phi, dadt=dadt_centroids, unknowns=density, sigma=head.conductivity(self.conductivities),
-                           pose=pose, didt=didt, provenance=provenance, timings=timings)
-
-    def _native(self, density, dadt, points, element, bary):
-        """E_p + E_charges at ``points`` (element and bary unused: the BEM field is pointwise)."""
-        return self.charges.field(points, density) - dadt(points)
+                           pose=pose, coil=coil, didt=didt, provenance=provenance, timings=timings)
 
     @functools.cached_property
-    def _recovery(self) -> PatchRecovery:
-        head = self.head
-        return PatchRecovery(head.nodes, head.tets, head.tags, head.volumes, np.full((1, 4), 0.25))
-
-    def _recover(self, E):
-        """Per-tissue corner field (M, 4, 3): linear patch fit of the centroid values."""
-        samples = E[:, None]
-        return self._recovery(samples, np.broadcast_to(samples, (len(E), 4, 3)))
+    def fields(self) -> BEMField:
+        """The field of facet charges on the head (native and recovered), shared with loaded results."""
+        return BEMField(self.head, self.charges)

@@ -80,3 +80,13 @@ def interpolate_at(space, values, lam, elements=None) -> np.ndarray:
 def field_at(space, grad_lambda, phi, dadt, lam, elements=None) -> np.ndarray:
     """E = −∇φ − ∂A/∂t (V/m) at barycentric points, as gradient_at."""
     return -gradient_at(space, grad_lambda, phi, lam, elements) - interpolate_at(space, dadt, lam, elements)
+
+
+def dipole_load(space, grad_lambda, element: int, bary, moments) -> np.ndarray:
+    """Right-hand sides g (n_dofs, K) for K unit-less current dipoles ``moments`` (K, 3) A·m at
+    one point with barycentric coordinates ``bary`` (4,) in ``element``: g_k = p·∇N_k(r0)."""
+    grads = space.element.gradients(np.asarray(bary, float)[None], grad_lambda[[element]])[0]  # (nb, 3)
+    local = grads @ np.asarray(moments, float).T                                             # (nb, K)
+    out = np.zeros((space.n_dofs, local.shape[1]))
+    out[space.cell_dofs[element]] = local
+    return out

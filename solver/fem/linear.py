@@ -9,13 +9,13 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ...core.errors import TmsFieldError
+from ..options import FEMOptions
 
 log = logging.getLogger("tmsfield")
 
-#: default relative residual ‖b − Kx‖/‖b‖ at which CG stops. The validation study
-#: (fem_sphere.md) finds P1 and P2 errors unchanged in their 4th digit for tolerances from
-#: 1e-4 to 1e-10; 1e-8 keeps four orders of margin and saves ~20 % of the iterations of 1e-10.
-DEFAULT_TOL = 1e-8
+#: default relative residual ‖b − Kx‖/‖b‖ at which CG stops: the FEM solver's default,
+#: :attr:`FEMOptions.tol <tmsfield.solver.options.FEMOptions.tol>` (which says why)
+DEFAULT_TOL = FEMOptions.tol
 MAX_ITER = 1000
 
 

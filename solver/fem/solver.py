@@ -9,23 +9,20 @@ import numpy as np
 
 from ...core.progress import timed
 from ...head_models.tissues import check_tensors
-from ..placements import PlacementSolver, checked_field, checked_primary, placement_inputs
-from ..provenance import base_provenance
-from ..recovery import PatchRecovery
-from ..result import FieldResult
+from ..base import FieldSolver, checked_field, checked_primary, placement_inputs, primary_argument
+from ..options import FEMOptions
+from ..results.field import FieldResult
+from ..results.provenance import base_provenance
 from . import assembly
 from .elements import CENTROID
-from .linear import DEFAULT_TOL, GroundedAMGSolver
+from .fields import FEMField
+from .linear import GroundedAMGSolver, SolveInfo
 from .space import FunctionSpace
 
 log = logging.getLogger("tmsfield")
 
-#: the element order used when none is given: P2, which the study (validation/results/fem_sphere.md)
-#: shows reaching any error below P1's reach, and P1's errors, in less time
-DEFAULT_ORDER = 2
 
-
-class FEMSolver(PlacementSolver):
+class FEMSolver(FieldSolver):
     """Finite elements of order 1 or 2 for the TMS-induced field on one head.
 
     Parameters
@@ -36,11 +33,17 @@ class FEMSolver(PlacementSolver):
     tensors : optional anisotropic conductivity per tetrahedron, (M, 3, 3) S/m (symmetric
         positive definite); replaces the per-tag values. See ``head_models.io.load_tensors``.
     tol : relative residual at which CG stops.
+    options : a :class:`~tmsfield.solver.options.FEMOptions` (defaults: P2, tol 1e-8); ``order``
+        and ``tol`` given here override its values. Recorded in each result's provenance.
     """
     method = "fem"
 
-    def __init__(self, head, *, order: int = DEFAULT_ORDER, conductivities: Mapping[int, float] | None = None,
-                 tensors=None, tol: float = DEFAULT_TOL):
+    def __init__(self, head, *, order: int | None = None, conductivities: Mapping[int, float] | None = None,
+                 tensors=None, tol: float | None = None, options: FEMOptions | None = None):
+        if options is not None and not isinstance(options, FEMOptions):
+            raise TypeError(f"options must be a FEMOptions, got {type(options).__name__}")
+        self.options = options = (options or FEMOptions()).replace(order=order, tol=tol)
+        order, tol = options.order, options.tol
         self.head, self.timings = head, {}
         self.conductivities = dict(conductivities or {})
         with timed(self.timings, "assembly"):
@@ -51,7 +54,6 @@ class FEMSolver(PlacementSolver):
         with timed(self.timings, "preconditioner"):
             coarse = self.space.prolongation_from_p1() if order == 2 else None
             self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol, coarse=coarse)
-        self.samples = CENTROID.points if order == 1 else None   # see solver/recovery.py
         log.info("FEM P%d set up: %d tetrahedra, %d unknowns, %.2f s", order, head.n_tets,
                  self.space.n_dofs, sum(self.timings.values()))
 
@@ -59,25 +61,28 @@ class FEMSolver(PlacementSolver):
     def order(self) -> int:
         return self.space.order
 
-    def solve(self, coil, pose, *, didt=1e6, method: str = "auto", backend="auto",
+    @primary_argument
+    def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend="auto",
               initial: np.ndarray | None = None) -> FieldResult:
         """FieldResult for ``coil`` at ``pose`` with current slope ``didt`` (A/s, or one per
-        stimulator). ``method``/``backend`` choose how the primary field is evaluated;
+        stimulator). ``primary`` ("auto" | "direct" | "fmm") and ``backend`` choose how the
+        primary field is evaluated;
         ``initial`` (n_dofs,) starts CG from a previous potential (warm start: 45 → 37 CG
         iterations for 2 mm steps, P2 on 49k tetrahedra)."""
         coil, pose, didt = placement_inputs(coil, pose, didt)
         timings = dict(self.timings)
-        dadt, dadt_centroids = self._primary(coil, pose, didt, method, backend, timings)
+        dadt, dadt_centroids = self._primary(coil, pose, didt, primary, backend, timings)
         with timed(timings, "solve"):
             phi, info = self.linear.solve(self._load(dadt), x0=initial)
         return self._result(coil, pose, didt, phi, dadt, dadt_centroids, info, timings)
 
-    def solve_batch(self, coils, poses, *, didt, method, backend, previous) -> list[FieldResult]:
+    @primary_argument
+    def solve_batch(self, coils, poses, *, didt, primary, backend, previous) -> list[FieldResult]:
         """FieldResults for paired ``coils`` and ``poses``, their potentials found together by
         block CG, started from the Galerkin projection onto the ``previous`` results'
         potentials (the best combination of them in the energy norm)."""
         timings = [dict(self.timings) for _ in poses]
-        primaries = [self._primary(c, p, didt, method, backend, t) for c, p, t in zip(coils, poses, timings)]
+        primaries = [self._primary(c, p, didt, primary, backend, t) for c, p, t in zip(coils, poses, timings)]
         shared = {}
         with timed(shared, "solve"):
             rhs = np.column_stack([self._load(dadt) for dadt, _ in primaries])
@@ -88,16 +93,42 @@ class FEMSolver(PlacementSolver):
         return [self._result(c, p, didt, phi[:, i], *primaries[i], infos[i], timings[i])
                 for i, (c, p) in enumerate(zip(coils, poses))]
 
-    def _primary(self, coil, pose, didt, method, backend, timings):
+    def _primary(self, coil, pose, didt, primary, backend, timings):
         """∂A/∂t (V/m) at the degrees of freedom (n_dofs, 3) and, for P2, at the centroids (M, 3)."""
         with timed(timings, "primary field"):
             # P2 reports E at centroids with the exact primary field there: interpolating ∂A/∂t
             # costs 0.18 % vs 0.14 % shell error on the 49k-tet sphere; for P1 it is immaterial
             exact_at = self.head.centroids if self.order == 2 else np.zeros((0, 3))
-            both = coil.dadt(np.vstack([self.space.dof_points, exact_at]), pose, didt=didt, method=method,
+            both = coil.dadt(np.vstack([self.space.dof_points, exact_at]), pose, didt=didt, method=primary,
                              backend=backend)
         checked_primary(both)
         return both[:self.space.n_dofs], both[self.space.n_dofs:]
+
+    # --- public surface for methods built on the assembled system (optimize/reciprocity) ---
+    @property
+    def n_dofs(self) -> int:
+        """Number of unknowns (potential degrees of freedom)."""
+        return self.space.n_dofs
+
+    def solve_load(self, rhs, *, initial: np.ndarray | None = None) -> tuple[np.ndarray, SolveInfo]:
+        """Potential (n_dofs,) V, grounded at node 0, for the load vector ``rhs`` (n_dofs,) on the
+        assembled, preconditioned system, and its CG convergence record; ``initial`` starts CG."""
+        return self.linear.solve(np.asarray(rhs, float), x0=initial)
+
+    def dipole_load(self, element: int, bary, moments) -> np.ndarray:
+        """Load vectors (n_dofs, K) of K current dipoles ``moments`` (K, 3) A·m at one point,
+        barycentric ``bary`` (4,) in ``element``: g_k = p·∇N_k(r0)."""
+        return assembly.dipole_load(self.space, self.head.basis_gradients, element, bary, moments)
+
+    def current_density(self, phi, bary, elements=None) -> np.ndarray:
+        """Volume current density J = −σ∇φ (m, 3) A/m² of the potential ``phi`` (n_dofs,) at the
+        barycentric point ``bary`` (4,) of ``elements`` (indices; None: all)."""
+        space, grads = self.space, self.head.basis_gradients
+        idx = np.arange(self.head.n_tets) if elements is None else np.asarray(elements)
+        g = (assembly.gradient_at(space, grads, phi, np.asarray(bary, float), idx) if space.order == 2 else
+             np.einsum("mai,ma->mi", grads[idx], phi[space.cell_dofs[idx]]))        # P1: constant gradient
+        sigma = self.sigma[idx]
+        return -(sigma[:, None] * g if sigma.ndim == 1 else np.einsum("mij,mj->mi", sigma, g))
 
     def _load(self, dadt):
         """Load vector (n_dofs,) of the primary field ∂A/∂t given at the degrees of freedom."""
@@ -121,31 +152,16 @@ class FEMSolver(PlacementSolver):
                                 "preconditioner": ("pyamg smoothed aggregation, V-cycle" if self.order == 1 else
                                                    "two-level: Gauss-Seidel + SA AMG on the P1 subspace"),
                                 "recovery": ("superconvergent patch recovery per tissue" if self.order == 1 else
-                                             "per-tissue patch mean of the element gradients")}
-        native = functools.partial(self._native, phi, dadt)
-        return FieldResult(head=head, E=E, recover=functools.partial(self.recover, phi, dadt), native=native,
+                                             "per-tissue patch mean of the element gradients"),
+                                "options": self.options.as_dict()}
+        return FieldResult(head=head, E=E, recover=functools.partial(self.fields.recover, phi, dadt),
+                           native=functools.partial(self.fields.native, phi, dadt),
                            interpolation="native" if self.order == 2 else "recovered",
-                           phi=phi[:head.n_nodes], dadt=dadt, unknowns=phi, sigma=self.sigma, pose=pose,
+                           phi=phi[:head.n_nodes], dadt=dadt, unknowns=phi, sigma=self.sigma, pose=pose, coil=coil,
                            didt=tuple(float(v) for v in np.atleast_1d(didt)),
                            provenance=provenance, timings=timings)
 
-    def _native(self, phi, dadt, points, element, bary):
-        """The FEM field −∇φ − ∂A/∂t at ``points`` inside ``element`` with barycentrics ``bary``."""
-        return assembly.field_at(self.space, self.head.basis_gradients, phi, dadt, bary, element)
-
     @functools.cached_property
-    def recovery(self) -> PatchRecovery:
-        """Patch-recovery weights for this mesh, built on first use."""
-        head = self.head
-        return PatchRecovery(head.nodes, head.tets, head.tags, head.volumes, self.samples)
-
-    def recover(self, phi, dadt):
-        """Recovered E per tissue at the corners (M, 4, 3): SPR of −∇φ, minus ∂A/∂t there."""
-        space, grads = self.space, self.head.basis_gradients
-        if self.order == 1:
-            samples = -assembly.gradient_at(space, grads, phi, CENTROID.points[0])[:, None]
-            corners = np.broadcast_to(samples, (len(samples), 4, 3))   # constant gradient
-        else:
-            samples = np.zeros((len(phi), 0, 3))
-            corners = np.stack([-assembly.gradient_at(space, grads, phi, lam) for lam in np.eye(4)], axis=1)
-        return self.recovery(samples, corners) - dadt[self.head.tets]
+    def fields(self) -> FEMField:
+        """The field of a potential anywhere (native and recovered), shared with loaded results."""
+        return FEMField(self.head, self.order, self.space)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import FileFormatError, TmsFieldError
-from ..core.files import atomic_path
-from ..core.optional import require
-from ..core.progress import progress
-from ..core.units import length_scale
+from ...core.errors import FileFormatError, TmsFieldError
+from ...core.files import atomic_path
+from ...core.optional import require
+from ...core.progress import progress
+from ...core.units import length_scale
 
 #: voxels sampled per block (bounds the memory of the point location); only the voxels of the
 #: head's bounding box are sampled, the rest are 0

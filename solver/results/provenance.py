@@ -33,3 +33,13 @@ def head_record(head) -> dict:
                 "mean_edge_m": head.mean_edge_length, "tags": head.tissue_tags}
     return {"name": head.name, "n_facets": head.n_facets, "mean_edge_m": head.mean_edge_length,
             "tags": sorted({int(t) for t in head.tag_in})}
+
+
+def provenance_record(result) -> dict:
+    """A result's provenance plus its timings, dI/dt and pose, as JSON-ready data."""
+    rec = dict(result.provenance)
+    rec["timings_s"] = dict(result.timings)
+    rec["didt_A_per_s"] = list(result.didt)
+    if result.pose is not None:
+        rec["matsimnibs_mm"] = result.pose.to_matsimnibs("mm").tolist()
+    return rec

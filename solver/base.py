@@ -1,33 +1,94 @@
-"""Many placements on one prepared solver: the loop shared by the FEM and BEM solvers."""
+"""The FieldSolver base class: one head prepared once, many coil placements solved on it.
+
+``FieldSolver(head, method="fem"|"bem", **options)`` builds the subclass for ``method``
+(:class:`~tmsfield.solver.fem.solver.FEMSolver` or :class:`~tmsfield.solver.bem.solver.BEMSolver`),
+so ``isinstance(solver, FieldSolver)`` holds for both. ``method`` only ever names the solver
+kind; how the coil's primary field ∂A/∂t is evaluated is the ``primary`` argument of
+``solve``/``solve_many``/``solve_batch`` ("auto" | "direct" | "fmm", handed to
+``coil.dadt(..., method=primary)``, the coil's own evaluation method). Also the input checks
+shared by the solvers.
+"""
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
 
 from ..coils.pose import as_pose
+from ..core.checks import check_choice
 from ..core.errors import PlacementError, TmsFieldError
 from ..core.progress import progress
 
-#: placements solved together by :meth:`PlacementSolver.solve_many` (FEM: one block-CG solve;
+#: placements solved together by :meth:`FieldSolver.solve_many` (FEM: one block-CG solve;
 #: 8 columns took 32 block iterations where one alone takes 47, P2 on 194k tetrahedra)
 BATCH_SIZE = 8
+#: algorithms for the primary field ∂A/∂t (``primary=``; coils/primary.py)
+PRIMARY = ("auto", "direct", "fmm")
 
 
-class PlacementSolver:
-    """Base of the FieldSolvers: subclasses implement ``solve(coil, pose, *, didt, method,
-    backend, initial)`` returning a result whose ``unknowns`` can start the next solve, and may
-    override :meth:`solve_batch` to solve several placements together."""
+def primary_argument(func):
+    """Decorator for the solve methods: ``method=`` (the solver kind's name, given when the
+    solver is built) gets a TypeError pointing to ``primary=``; ``primary`` is checked."""
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        if "method" in kwargs:
+            raise TypeError(f"{type(self).__name__}.{func.__name__}() got method={kwargs['method']!r}: the "
+                            f"primary-field algorithm is primary= ({', '.join(map(repr, PRIMARY))}); method= "
+                            f"names the solver kind when it is built, e.g. tf.FieldSolver(head, method='bem')")
+        check_choice(kwargs.get("primary", "auto"), PRIMARY, "primary")
+        return func(self, *args, **kwargs)
+    return wrapper
 
-    def solve_many(self, coil, poses, *, didt=1e6, method: str = "auto", backend="auto",
+
+class _SolverKind(type):
+    """Calling the base class builds the subclass that ``method`` names."""
+
+    def __call__(cls, *args, method: str | None = None, **options):
+        if cls is FieldSolver:
+            kinds = FieldSolver.kinds()
+            cls = kinds[check_choice("fem" if method is None else method, kinds, "method")]
+        elif method is not None and method != cls.method:
+            raise TmsFieldError(f"{cls.__name__} is the {cls.method!r} solver, got method={method!r}")
+        return super().__call__(*args, **options)
+
+
+class FieldSolver(metaclass=_SolverKind):
+    """Solver prepared once for ``head`` (assembly, preconditioner); ``solve`` per placement.
+
+    ``FieldSolver(head, method="fem", **options)`` builds a FEMSolver (``method="bem"``: a
+    BEMSolver) with that subclass's keyword arguments (e.g. ``options=FEMOptions(...)``).
+    Subclasses set ``method`` and implement ``solve(coil, pose, *, didt, primary, backend,
+    initial)`` returning a result whose ``unknowns`` can start the next solve, and may override
+    :meth:`solve_batch` to solve several placements together.
+    """
+    #: the solver kind ("fem", "bem"): set by each subclass
+    method: str = ""
+    _kinds: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.method:
+            FieldSolver._kinds[cls.method] = cls
+
+    @staticmethod
+    def kinds() -> dict:
+        """{method: subclass} of the solver kinds."""
+        from .bem import solver as _bem  # noqa: F401 - each registers its subclass on import
+        from .fem import solver as _fem  # noqa: F401
+        return dict(sorted(FieldSolver._kinds.items()))
+
+    @primary_argument
+    def solve_many(self, coil, poses, *, didt=1e6, primary: str = "auto", backend="auto",
                    warm_start: bool = True, batch_size: int = BATCH_SIZE, verbose: bool = True) -> list:
         """One result per placement, reusing everything prepared for this head.
 
         ``coil`` is a Coil or a sequence of Coils (one per pose); ``poses`` a sequence of
         CoilPose or of 4×4 matrices (m). Placements are solved ``batch_size`` at a time
         (:meth:`solve_batch`); ``warm_start`` starts each batch from the previous batch's
-        solutions (neighbouring poses, as in optimisation sweeps). A progress bar runs over
-        the placements (silenced by ``verbose=False``).
+        solutions (neighbouring poses, as in optimisation sweeps). ``primary``/``backend``
+        choose how the primary field is evaluated. A progress bar runs over the placements
+        (silenced by ``verbose=False``).
         """
         poses = [as_pose(p, f"poses[{i}]") for i, p in enumerate(poses)]
         coils = list(coil) if isinstance(coil, (list, tuple)) else [coil] * len(poses)
@@ -43,19 +104,20 @@ class PlacementSolver:
             for start in range(0, len(poses), size):
                 chunk = slice(start, start + size)
                 previous = results[-size:] if warm_start else None
-                results += self.solve_batch(coils[chunk], poses[chunk], didt=didt, method=method,
+                results += self.solve_batch(coils[chunk], poses[chunk], didt=didt, primary=primary,
                                             backend=backend, previous=previous)
                 bar.update(len(results) - bar.n)
         return results
 
-    def solve_batch(self, coils, poses, *, didt, method, backend, previous) -> list:
+    @primary_argument
+    def solve_batch(self, coils, poses, *, didt, primary, backend, previous) -> list:
         """Results for paired ``coils`` and ``poses``. ``previous`` (earlier results, possibly
         none) may start the iterative solves; None: every solve starts cold. This default
         solves one placement after the other, each started from the last."""
         results, last = [], (previous or [])[-1:]
         for c, p in zip(coils, poses):
             start = last[0].unknowns if last else None
-            results.append(self.solve(c, p, didt=didt, method=method, backend=backend, initial=start))
+            results.append(self.solve(c, p, didt=didt, primary=primary, backend=backend, initial=start))
             last = results[-1:] if previous is not None else []
         return results
 

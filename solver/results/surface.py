@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import FileFormatError
-from ...core.files import atomic_path
 from ...head_models.io import write_mesh
-from ..result import provenance_record
+from . import archive
 
 
 @dataclasses.dataclass(eq=False)
@@ -21,13 +19,14 @@ class SurfaceFieldResult:
 
     interfaces : the surfaces.   density : (K,) facet charge densities (V/m, charge/ε0).
     charges : the ChargeField evaluating them.   dadt : callable points (P, 3) → ∂A/∂t (P, 3).
-    pose, didt, provenance, timings : as in FieldResult.
+    pose, coil, didt, provenance, timings : as in FieldResult.
     """
     interfaces: object
     density: np.ndarray
     charges: object = dataclasses.field(repr=False)
     dadt: Callable = dataclasses.field(repr=False)
     pose: object = None
+    coil: object = None
     didt: tuple = (1e6,)
     provenance: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
@@ -54,15 +53,19 @@ class SurfaceFieldResult:
                 f"{s.get('iterations', '?')} GMRES iterations\ntime: {times}")
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write atomically: .npz (surfaces, charges, provenance) or .vtu (surfaces with the
-        charge density and the tissue tags on both sides as cell data)."""
+        """Write atomically: .npz (surfaces, charges, coil, pose, provenance: what
+        :func:`tmsfield.load_result` needs to restore it) or .vtu (surfaces with the charge
+        density and the tissue tags on both sides as cell data)."""
         path, surf = Path(path), self.interfaces
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.savez_compressed(fh, vertices=surf.vertices, triangles=surf.triangles, density=self.density,
-                                    tag_in=surf.tag_in, tag_out=surf.tag_out,
-                                    provenance=json.dumps(provenance_record(self)))
+            record = {"name": surf.name, "coil_name": None if self.coil is None else self.coil.name,
+                      "provenance": self.provenance, "timings": self.timings}
+            arrays = {"vertices": surf.vertices, "triangles": surf.triangles, "tag_in": surf.tag_in,
+                      "tag_out": surf.tag_out, "sigma_in": surf.sigma_in, "sigma_out": surf.sigma_out,
+                      "density": self.density, "didt": np.asarray(self.didt, dtype=float),
+                      "pose_matrix": None if self.pose is None else self.pose.matrix, **archive.coil_arrays(self.coil)}
+            archive.write_archive(path, "SurfaceFieldResult", arrays, record)
             return
         if suffix != ".vtu":
             raise FileFormatError(f"{path}: unsupported surface result format; use .vtu or .npz")
@@ -71,3 +74,30 @@ class SurfaceFieldResult:
                            cell_data={"charge_density": [self.density], "tag_in": [surf.tag_in],
                                       "tag_out": [surf.tag_out]})
         write_mesh(mesh, path)
+
+
+def surface_from_archive(record: dict, arrays: dict, path) -> SurfaceFieldResult:
+    """The SurfaceFieldResult stored by :meth:`SurfaceFieldResult.save` as .npz, with its charge
+    field rebuilt (and its primary field from the stored coil and pose: without a coil,
+    ``sample`` raises and ``potential`` still works)."""
+    import functools
+
+    from ...core.errors import TmsFieldError
+    from ..bem.charge_field import ChargeField
+    from ..bem.interfaces import Interfaces
+    from .restore import bem_options
+    need = functools.partial(archive.need, path=path)
+    surf = Interfaces(*(need(arrays, k) for k in ("vertices", "triangles", "tag_in", "tag_out", "sigma_in",
+                                                  "sigma_out")), name=record.get("name", "interfaces"))
+    coil, pose = archive.coil_from(arrays, record, path), archive.pose_from(arrays)
+    didt = tuple(float(v) for v in need(arrays, "didt"))
+    if coil is None:
+        def dadt(points):
+            raise TmsFieldError(f"{path}: no coil stored: the primary field is unknown")
+    else:
+        dadt = functools.partial(coil.dadt, pose=pose, didt=didt)
+    provenance = archive.restore_keys(dict(record.get("provenance") or {}))
+    charges = ChargeField(surf, options=bem_options(provenance.get("solver", {})))
+    return SurfaceFieldResult(surf, need(arrays, "density"), charges, dadt, pose=pose, coil=coil, didt=didt,
+                              provenance=provenance,
+                              timings=dict(record.get("timings") or {}))

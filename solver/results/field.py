@@ -1,22 +1,23 @@
-"""FieldResult: the induced electric field on a head mesh, with provenance."""
+"""FieldResult: the induced electric field on a head mesh, with provenance; saved to and
+loaded from files (.npz holds everything needed to restore it, .msh/.vtu are for viewers)."""
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ..core.aabb import TriangleTree
-from ..core.errors import FileFormatError, TmsFieldError
-from ..core.files import atomic_path
-from ..head_models.io import to_meshio, write_mesh
-from ..head_models.surfaces import outer_boundary
-from ..head_models.tissues import tissue_name
-from .recovery import node_average
+from ...core.aabb import TriangleTree
+from ...core.errors import FileFormatError, TmsFieldError
+from ...head_models.io import to_meshio, write_mesh
+from ...head_models.surfaces import outer_boundary
+from ...head_models.tissues import tissue_name
+from ..recovery import node_average
+from . import archive
+from .provenance import provenance_record
 
 INTERPOLATIONS = ("auto", "recovered", "native", "element")
 #: SimNIBS tags of the brain (white and grey matter): the region of the half-value depth
@@ -49,7 +50,8 @@ class FieldResult:
     unknowns : the solver's solution vector (FEM potential DOFs, BEM facet charges), used as
         the warm start of the next placement.
     sigma : (M,) or (M, 3, 3) conductivity per tetrahedron (S/m).
-    pose : the CoilPose (or None).                 didt : coil dI/dt (A/s), per stimulator.
+    pose : the CoilPose (or None).                 coil : the Coil solved for (or None).
+    didt : coil dI/dt (A/s), per stimulator.
     provenance : versions, inputs and solver settings.  timings : seconds per stage.
     """
     head: object
@@ -62,6 +64,7 @@ class FieldResult:
     unknowns: np.ndarray = dataclasses.field(repr=False)
     sigma: np.ndarray
     pose: object = None
+    coil: object = None
     didt: tuple = (1e6,)
     provenance: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
@@ -232,7 +235,7 @@ class FieldResult:
         or "glyphs" (:func:`~tmsfield.viz.plot_glyphs`); ``options`` go to that function.
         Save a picture with ``tmsfield.viz.screenshot(plotter, "field.png", view="top")``.
         """
-        from .. import viz
+        from ... import viz
         plots = {"surface": viz.plot_field, "slices": viz.plot_slices, "glyphs": viz.plot_glyphs}
         if kind not in plots:
             raise TmsFieldError(f"kind must be one of {tuple(plots)}, got {kind!r}")
@@ -241,17 +244,24 @@ class FieldResult:
     def save(self, path: str | os.PathLike) -> None:
         """Write the result atomically by extension.
 
+        .npz : everything :meth:`load` needs to restore it (head, coil, pose, E, the solver's
+               unknowns and ∂A/∂t, provenance; see :mod:`tmsfield.solver.results.archive`);
         .msh : gmsh 2.2 binary in mm with SimNIBS names (element data E, magnE, J, magnJ;
-               node data v) so SimNIBS/gmsh open it; .vtu : ParaView, metres;
-        .npz : arrays plus provenance (JSON) for scripting.
+               node data v) so SimNIBS/gmsh open it; .vtu : ParaView, metres.
         """
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.savez_compressed(fh, nodes=self.head.nodes, tets=self.head.tets, tags=self.tags,
-                                    E=self.E, E_corners=self.E_corners, phi=self.phi, sigma=self.sigma,
-                                    unknowns=self.unknowns, provenance=json.dumps(self.provenance_record()))
+            settings = self.provenance.get("solver", {})
+            record = {"head_name": self.head.name, "interpolation": self.interpolation,
+                      "solver": settings.get("method"), "order": settings.get("order"),
+                      "coil_name": None if self.coil is None else self.coil.name,
+                      "provenance": self.provenance, "timings": self.timings}
+            arrays = {**archive.head_arrays(self.head), **archive.coil_arrays(self.coil),
+                      "E": self.E, "phi": self.phi, "dadt": self.dadt, "unknowns": self.unknowns,
+                      "sigma": self.sigma, "didt": np.asarray(self.didt, dtype=float),
+                      "pose_matrix": None if self.pose is None else self.pose.matrix}
+            archive.write_archive(path, "FieldResult", arrays, record)
             return
         if suffix not in (".msh", ".vtu"):
             raise FileFormatError(f"{path}: unsupported result format; use .msh, .vtu or .npz")
@@ -260,6 +270,22 @@ class FieldResult:
         mesh = to_meshio(self.head, units="mm" if suffix == ".msh" else "m", cell_data=cells,
                          point_data=points)
         write_mesh(mesh, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FieldResult:
+        """Restore a result from a .npz written by :meth:`save` or from a ``tmsfield simulate``
+        output folder (see :func:`tmsfield.load_result`), with its head, coil and pose.
+
+        ``sample`` works with every interpolation: the FEM field space is rebuilt from the
+        stored element order, potential DOFs and ∂A/∂t; the BEM charge field from the head's
+        interfaces (conductivity overrides from the provenance) and the stored coil and pose.
+        ``E_corners`` is recomputed on first use, as for a fresh result.
+        """
+        from .load import load_result
+        result = load_result(path)
+        if not isinstance(result, cls):
+            raise FileFormatError(f"{path}: holds a {type(result).__name__}, not a {cls.__name__}")
+        return result
 
     def provenance_record(self) -> dict:
         """Provenance plus timings and the pose, as JSON-ready data."""
@@ -275,26 +301,27 @@ class FieldResult:
                 "provenance": self.provenance_record()}
 
 
-def read_summary(path: str | os.PathLike) -> dict:
-    """The record of a summary.json written by ``tmsfield simulate`` (see
-    :meth:`FieldResult.summary_record`); FileFormatError naming the file when it is not valid
-    JSON or has no "provenance" object."""
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise FileFormatError(f"{path}: not a readable JSON summary ({type(exc).__name__}: {exc})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("provenance"), dict):
-        raise FileFormatError(f"{path}: not a `tmsfield simulate` summary (no \"provenance\" object); "
-                              "rerun `tmsfield simulate` to rewrite it")
-    return record
 
-
-def provenance_record(result) -> dict:
-    """A result's provenance plus its timings, dI/dt and pose, as JSON-ready data."""
-    rec = dict(result.provenance)
-    rec["timings_s"] = dict(result.timings)
-    rec["didt_A_per_s"] = list(result.didt)
-    if result.pose is not None:
-        rec["matsimnibs_mm"] = result.pose.to_matsimnibs("mm").tolist()
-    return rec
+def field_from_archive(record: dict, arrays: dict, path) -> FieldResult:
+    """The FieldResult stored by :meth:`FieldResult.save` as .npz (``record`` and ``arrays`` from
+    :func:`archive.read_archive`), with its native field and recovery rebuilt."""
+    from . import restore
+    need = functools.partial(archive.need, path=path)
+    head = archive.head_from(arrays, record, path)
+    coil, pose = archive.coil_from(arrays, record, path), archive.pose_from(arrays)
+    didt = tuple(float(v) for v in need(arrays, "didt"))
+    E = need(arrays, "E")
+    provenance = archive.restore_keys(dict(record.get("provenance") or {}))
+    solver = record.get("solver")
+    if solver == "fem":
+        native, recover = restore.fem(head, record["order"], need(arrays, "unknowns"), need(arrays, "dadt"))
+    elif solver == "bem":
+        native, recover = restore.bem(head, provenance, need(arrays, "unknowns"), coil, pose, didt, E)
+    else:
+        native, recover = restore.none()
+    if len(E) != head.n_tets:
+        raise FileFormatError(f"{path}: E has {len(E)} rows for {head.n_tets} tetrahedra")
+    return FieldResult(head=head, E=E, recover=recover, native=native, interpolation=record["interpolation"],
+                       phi=arrays.get("phi"), dadt=arrays.get("dadt"), unknowns=arrays.get("unknowns"),
+                       sigma=need(arrays, "sigma"), pose=pose, coil=coil, didt=didt, provenance=provenance,
+                       timings=dict(record.get("timings") or {}))

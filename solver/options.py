@@ -1,0 +1,107 @@
+"""Solver settings as frozen dataclasses: passed to a solver when it is built
+(``BEMSolver(head, options=BEMOptions(max_iterations=500))``), recorded in every result's
+provenance (``result.provenance["solver"]["options"]``). Nothing in the package changes them
+at run time: a study varies a setting by building solvers with other options."""
+from __future__ import annotations
+
+import dataclasses
+
+from ..core.checks import check_choice
+from ..core.errors import TmsFieldError
+
+#: the BEM's far-field summation at the collocation points (see :class:`BEMOptions`)
+FAR_FIELDS = ("auto", "dense", "fmm")
+#: observation points per facet available for the BEM's near-field rows (solver/bem/quadrature.py)
+NEAR_RULES = (1, 3, 6)
+
+
+class _Options:
+    """Shared helpers of the options dataclasses."""
+
+    def as_dict(self) -> dict:
+        """The settings as a plain dict (for provenance and JSON)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes):
+        """A copy with ``changes``; None values keep the current setting."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no setting(s) {unknown}; "
+                            f"available: {[f.name for f in dataclasses.fields(self)]}")
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclasses.dataclass(frozen=True)
+class FEMOptions(_Options):
+    """Settings of the finite-element solver."""
+
+    #: element order: 1 (P1, as SimNIBS) or 2 (P2, 10-node tetrahedra). P2 is the default: the
+    #: study (validation/results/fem_sphere.md) shows it reaching any error below P1's reach,
+    #: and P1's errors, in less time
+    order: int = 2
+    #: relative residual ‖b − Kx‖/‖b‖ at which CG stops. The validation study (fem_sphere.md)
+    #: finds P1 and P2 errors unchanged in their 4th digit for tolerances from 1e-4 to 1e-10;
+    #: 1e-8 keeps four orders of margin and saves ~20 % of the iterations of 1e-10
+    tol: float = 1e-8
+
+    def __post_init__(self):
+        check_choice(self.order, (1, 2), "order")
+        if not 0 < self.tol < 1:
+            raise TmsFieldError(f"solver tolerance must be in (0, 1), got {self.tol}")
+
+
+@dataclasses.dataclass(frozen=True)
+class BEMOptions(_Options):
+    """Settings of the charge-based boundary-element solver."""
+
+    #: GMRES relative residual: at 1e-6 the charges differ by 7e-6 and E on the 70 mm sphere by
+    #: 3e-7 from a float64 1e-10 solve (validation/results/bem_parameters.md (c)); the float32
+    #: dense far field cannot reach 1e-8
+    tol: float = 1e-6
+    #: GMRES restart length (iterations per cycle)
+    restart: int = 100
+    #: total GMRES iterations before giving up (scipy counts restart cycles: maxiter =
+    #: max_iterations / restart, at least one cycle)
+    max_iterations: int = 1000
+    #: incomplete LU of the near-field part of the operator as GMRES preconditioner: on the 6 mm
+    #: sphere (21k facets) it cuts GMRES iterations from 34 to 20 (8.9 s instead of 14.8 s per
+    #: solve) for 5.4 s of setup; drop 1e-3 / fill 1–2 cost more and gained less (30 / 24)
+    ilu_drop_tol: float = 1e-2
+    ilu_fill: float = 1.0
+    #: how the collocation operator sums the far field: "dense" (precomputed matrix), "fmm"
+    #: (fmm3dpy), or "auto" (dense up to ``dense_max_facets`` facets)
+    far_field: str = "auto"
+    #: pairs closer than this many facet sizes (longest edge) are integrated exactly. The
+    #: point-charge remainder is an operator error (on the solved charges) of 7.7e-3 at 2 sizes,
+    #: 3.1e-3 at 3 and 7.5e-4 at 5 (8 mm sphere vs all-exact integrals), which moved the 70 mm
+    #: sphere error by < 0.1 % of the field while a factor 3 costs 2.2x the near field and ~10x
+    #: the ILU (validation/results/bem_parameters.md (a), (d))
+    near_factor: float = 2.0
+    #: observation points per facet for the near-field rows of the collocation operator: the exact
+    #: near field averaged over the observation facet (1 = its centroid: plain collocation). On the
+    #: 3-layer sphere (figure-8, 70 mm sphere) 3 points cut the error from 6.87 / 3.91 / 2.22 % to
+    #: 0.50 / 0.40 / 0.29 % at 10 / 8 / 6 mm facets for 1.6-1.9x the near-field set-up
+    #: (validation/results/bem_sphere.md); 6 points gave 0.57 / 0.79 % at 10 / 8 mm for 3.2-4.3x
+    #: (an ad-hoc run, 2026-11-21, not kept as a results file)
+    near_rule: int = 3
+    #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
+    #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than
+    #: at 1e-6 (0.13 s vs 0.49 s; validation/results/bem_parameters.md (b))
+    fmm_eps: float = 1e-3
+    #: point×facet pairs above which the far field at evaluation points uses the FMM
+    fmm_min_pairs: int = 5_000_000
+    #: up to this many facets the collocation far field is a dense float32 matrix (1.6 GB at the
+    #: limit; float32 rounding, ~1e-7 relative, is below the GMRES tolerance): at 12k facets one
+    #: dense product takes 0.03 s against 0.13 s for the single-threaded fmm3dpy 2.1.0 wheel
+    #: at eps 1e-3 (validation/results/bem_parameters.md (b), benchmarks/results/bem.md)
+    dense_max_facets: int = 20_000
+
+    def __post_init__(self):
+        check_choice(self.far_field, FAR_FIELDS, "far_field")
+        check_choice(self.near_rule, NEAR_RULES, "near_rule")
+        if not 0 < self.tol < 1:
+            raise TmsFieldError(f"GMRES tolerance must be in (0, 1), got {self.tol}")
+        if not (self.restart >= 1 and self.max_iterations >= 1):
+            raise TmsFieldError(f"restart and max_iterations must be >= 1, got {self.restart}, {self.max_iterations}")
+        if not (self.near_factor > 0 and self.fmm_eps > 0):
+            raise TmsFieldError(f"near_factor and fmm_eps must be > 0, got {self.near_factor}, {self.fmm_eps}")
