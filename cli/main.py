@@ -8,37 +8,24 @@ from pathlib import Path
 import click
 
 from ..core.errors import TmsFieldError
+from .coil import coil
 from .config import config_option, config_text
-from .files import coil, head, head_from_spec, load_coil
+from .head import head
 from .optimize import optimize
+from .options import (
+    PackageErrorGroup,
+    conductivities,
+    head_from_spec,
+    load_coil,
+    vector,
+)
 from .validate import validate
 from .view import view
 
 log = logging.getLogger("tmsfield")
 
 
-def _vector(text: str, what: str):
-    try:
-        values = [float(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        raise click.BadParameter(f"{what} must be three numbers like '0,0,95', got {text!r}") from None
-    if len(values) != 3:
-        raise click.BadParameter(f"{what} must have three components, got {text!r}")
-    return values
-
-
-def _conductivities(items):
-    out = {}
-    for item in items:
-        try:
-            tag, value = item.split("=")
-            out[int(tag)] = float(value)
-        except ValueError:
-            raise click.BadParameter(f"--conductivity takes TAG=S_PER_M (e.g. 3=1.654), got {item!r}") from None
-    return out
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PackageErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tmsfield")
 def main():
     """Electric fields induced by TMS coils in head models."""
@@ -99,37 +86,34 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     from ..solver.results import check_nifti_reference, save_folder
     set_verbose(not quiet)
     out, timings = Path(out_dir), {}
-    try:
-        if nifti_reference:
-            check_available("nibabel", extra="nifti", purpose="--nifti-reference")
-            check_nifti_reference(nifti_reference)
-        with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
-            with timed(timings, "head"):
-                head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-            with timed(timings, "coil placement"):
-                coil = load_coil(coil_spec)
-                if matsimnibs:
-                    pose = tf.CoilPose.load(matsimnibs)
-                else:
-                    if center_mm is None and center is None:
-                        raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z "
-                                            "or --matsimnibs")
-                    center = center if center_mm is None else [v * 1e-3 for v in _vector(center_mm, "--center-mm")]
-                    pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
-                                               handle=handle_default if handle is None else _vector(handle, "--handle"))
-            result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
-                                 conductivities=_conductivities(conductivity))
-            # the run's stages in order; summary.txt/.json are written before the last two are known
-            result.timings = {**timings, **result.timings}
-            with timed(result.timings, "writing outputs"):
-                save_folder(result, staging, config=config_text(ctx), nifti_reference=nifti_reference,
-                            verbose=not quiet)
-            pictured = False
-            if picture:
-                with timed(result.timings, "picture"):
-                    pictured = _write_picture(result, coil, staging / "field.png")
-    except TmsFieldError as exc:
-        raise click.ClickException(str(exc)) from None
+    if nifti_reference:
+        check_available("nibabel", extra="nifti", purpose="--nifti-reference")
+        check_nifti_reference(nifti_reference)
+    with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
+        with timed(timings, "head"):
+            head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
+        with timed(timings, "coil placement"):
+            coil = load_coil(coil_spec)
+            if matsimnibs:
+                pose = tf.CoilPose.load(matsimnibs)
+            else:
+                if center_mm is None and center is None:
+                    raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z "
+                                        "or --matsimnibs")
+                center = center if center_mm is None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
+                pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
+                                           handle=handle_default if handle is None else vector(handle, "--handle"))
+        result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
+                             conductivities=conductivities(conductivity))
+        # the run's stages in order; summary.txt/.json are written before the last two are known
+        result.timings = {**timings, **result.timings}
+        with timed(result.timings, "writing outputs"):
+            save_folder(result, staging, config=config_text(ctx), nifti_reference=nifti_reference,
+                        verbose=not quiet)
+        pictured = False
+        if picture:
+            with timed(result.timings, "picture"):
+                pictured = _write_picture(result, coil, staging / "field.png")
     if not quiet:
         click.echo(result.summary())
         click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json, result.npz, config.toml"
@@ -205,36 +189,33 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
     from ..core.files import replaced_folder, write_text_atomic
     from ..core.progress import set_verbose
     set_verbose(not quiet)
-    try:
-        with replaced_folder(out_dir, names=THRESHOLDS_OUTPUTS, note="tmsfield thresholds\n") as staging:
-            field = tf.load_result(result)
-            head = field.head
-            if center_mm:
-                center = np.array(_vector(center_mm, "--center-mm")) * 1e-3
-            else:
-                center = head.centroids[int(np.argmax(np.linalg.norm(field.E, axis=1)))]
-            try:
-                levels = [float(d) for d in depths.split(",")]
-            except ValueError:
-                raise click.BadParameter(f"--depths takes numbers like 0.25,0.5, got {depths!r}") from None
-            sites = tf.neurons.cortical_sites(head, depths=levels, center=center, radius=radius_mm * 1e-3,
-                                              max_sites=max_cells)
-            if cells_spec == "axon":
-                cable = tf.neurons.myelinated_axon(diameter_um * 1e-6, nodes)
-                axis = _vector(up, "--up") if up else (0.0, 0.0, -1.0)
-            elif Path(cells_spec).suffix.lower() == ".swc":
-                cable = tf.neurons.load_swc(cells_spec)
-                axis = _vector(up, "--up") if up else (0.0, 0.0, 1.0)
-            else:
-                raise click.BadParameter(f"--cells takes 'axon' or an .swc file, got {cells_spec!r}")
-            cells = tf.neurons.place_in_cortex(cable, sites, up=axis)
-            res = tf.neurons.thresholds(field, cells, waveform, dt=dt_us * 1e-6, tolerance=tolerance,
-                                        verbose=not quiet)
-            for name in THRESHOLDS_OUTPUTS[:3]:
-                res.save(staging / name)
-            write_text_atomic(staging / "summary.txt", res.summary() + "\n")
-    except TmsFieldError as exc:
-        raise click.ClickException(str(exc)) from None
+    with replaced_folder(out_dir, names=THRESHOLDS_OUTPUTS, note="tmsfield thresholds\n") as staging:
+        field = tf.load_result(result)
+        head = field.head
+        if center_mm:
+            center = np.array(vector(center_mm, "--center-mm")) * 1e-3
+        else:
+            center = head.centroids[int(np.argmax(np.linalg.norm(field.E, axis=1)))]
+        try:
+            levels = [float(d) for d in depths.split(",")]
+        except ValueError:
+            raise click.BadParameter(f"--depths takes numbers like 0.25,0.5, got {depths!r}") from None
+        sites = tf.neurons.cortical_sites(head, depths=levels, center=center, radius=radius_mm * 1e-3,
+                                          max_sites=max_cells)
+        if cells_spec == "axon":
+            cable = tf.neurons.myelinated_axon(diameter_um * 1e-6, nodes)
+            axis = vector(up, "--up") if up else (0.0, 0.0, -1.0)
+        elif Path(cells_spec).suffix.lower() == ".swc":
+            cable = tf.neurons.load_swc(cells_spec)
+            axis = vector(up, "--up") if up else (0.0, 0.0, 1.0)
+        else:
+            raise click.BadParameter(f"--cells takes 'axon' or an .swc file, got {cells_spec!r}")
+        cells = tf.neurons.place_in_cortex(cable, sites, up=axis)
+        res = tf.neurons.thresholds(field, cells, waveform, dt=dt_us * 1e-6, tolerance=tolerance,
+                                    verbose=not quiet)
+        for name in THRESHOLDS_OUTPUTS[:3]:
+            res.save(staging / name)
+        write_text_atomic(staging / "summary.txt", res.summary() + "\n")
     if not quiet:
         click.echo(res.summary())
         click.echo(f"wrote {out_dir}/thresholds.csv, thresholds.npz, thresholds_map.vtu, summary.txt")

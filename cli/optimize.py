@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..core.errors import TmsFieldError
-from .files import head_from_spec, load_coil
+from .options import head_from_spec, load_coil, vector
 
 
 @click.command()
@@ -50,21 +49,17 @@ def optimize(head_spec, edge_length_mm, order, coil_spec, target_mm, direction, 
 
     from ..core.files import replaced_folder
     from ..core.progress import set_verbose
-    from .main import _vector
     set_verbose(not quiet)
-    try:
-        with replaced_folder(out_dir, names=OUTPUTS, note="tmsfield optimize\n") as staging:
-            head = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)[0]
-            coil = load_coil(coil_spec)
-            result = tf.optimize_placement(
-                head, coil, [v * 1e-3 for v in _vector(target_mm, "--target-mm")],
-                direction=None if direction is None else _vector(direction, "--direction"), objective=objective,
-                radius=radius_mm * 1e-3, n_positions=n_positions, angle_step_deg=angle_step_deg,
-                handle=_vector(handle, "--handle"), distance=distance_mm * 1e-3, didt=didt, order=order,
-                verify=not no_verify, verbose=not quiet)
-            _write_outputs(result, staging)
-    except TmsFieldError as exc:
-        raise click.ClickException(str(exc)) from None
+    with replaced_folder(out_dir, names=OUTPUTS, note="tmsfield optimize\n") as staging:
+        head = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)[0]
+        coil = load_coil(coil_spec)
+        result = tf.optimize_placement(
+            head, coil, [v * 1e-3 for v in vector(target_mm, "--target-mm")],
+            direction=None if direction is None else vector(direction, "--direction"), objective=objective,
+            radius=radius_mm * 1e-3, n_positions=n_positions, angle_step_deg=angle_step_deg,
+            handle=vector(handle, "--handle"), distance=distance_mm * 1e-3, didt=didt, order=order,
+            verify=not no_verify, verbose=not quiet)
+        _write_outputs(result, staging)
     if not quiet:
         click.echo(result.summary())
         click.echo(f"wrote {out_dir}/best_matsimnibs.txt, objective_map.npz, summary.txt, summary.json")

@@ -65,45 +65,42 @@ def view(result, screenshot_path, view_name, kind, surface, quantity, clim, coil
 
     from .. import viz
     from ..core.progress import set_verbose, timed
-    from .files import load_coil
+    from .options import load_coil
     set_verbose(not quiet)
     limits = _pair(clim, "--clim", ",") if clim else None
     size = _pair(window_size, "--window-size", "x", int)
     timings = {}
-    try:
-        with timed(timings, "loading the result"):
-            field = tf.load_result(result)
-            pose, coil = field.pose, field.coil
-        if coil_spec:
-            coil = load_coil(coil_spec)
-        if view_name is None:
-            view_name = "coil" if pose is not None else "top"
-        interactive = screenshot_path is None and viz.has_display()
-        if not interactive:
-            ok, why = viz.rendering_available()
-            if not ok:
-                raise TmsFieldError(f"cannot render off-screen here: {why}")
-        options = {"quantity": quantity, "coil": coil, "pose": pose, "clim": limits,
-                   "off_screen": not interactive, "window_size": size}
-        with timed(timings, "building the scene"):
-            if kind == "surface":
-                plotter = viz.plot_field(field, surface=surface, **options)
-            elif kind == "slices":
-                plotter = viz.plot_slices(field, **options)
-            else:
-                options.pop("quantity")
-                plotter = viz.plot_glyphs(field, **options)
-        if interactive:
-            viz.set_view(plotter, view_name, pose)
-            plotter.show()
-            return
-        if screenshot_path is None:
-            screenshot_path = _result_folder(Path(result)) / f"view_{view_name}.png"
-            log.info("no display: saving a screenshot instead of opening a window")
-        with timed(timings, "rendering"):
-            viz.screenshot(plotter, screenshot_path, view=view_name, pose=pose)
-            plotter.close()
-    except TmsFieldError as exc:
-        raise click.ClickException(str(exc)) from None
+    with timed(timings, "loading the result"):
+        field = tf.load_result(result)
+        pose, coil = field.pose, field.coil
+    if coil_spec:
+        coil = load_coil(coil_spec)
+    if view_name is None:
+        view_name = "coil" if pose is not None else "top"
+    interactive = screenshot_path is None and viz.has_display()
+    if not interactive:
+        ok, why = viz.rendering_available()
+        if not ok:
+            raise TmsFieldError(f"cannot render off-screen here: {why}")
+    options = {"quantity": quantity, "coil": coil, "pose": pose, "clim": limits,
+               "off_screen": not interactive, "window_size": size}
+    with timed(timings, "building the scene"):
+        if kind == "surface":
+            plotter = viz.plot_field(field, surface=surface, **options)
+        elif kind == "slices":
+            plotter = viz.plot_slices(field, **options)
+        else:
+            options.pop("quantity")
+            plotter = viz.plot_glyphs(field, **options)
+    if interactive:
+        viz.set_view(plotter, view_name, pose)
+        plotter.show()
+        return
+    if screenshot_path is None:
+        screenshot_path = _result_folder(Path(result)) / f"view_{view_name}.png"
+        log.info("no display: saving a screenshot instead of opening a window")
+    with timed(timings, "rendering"):
+        viz.screenshot(plotter, screenshot_path, view=view_name, pose=pose)
+        plotter.close()
     if not quiet:
         click.echo(f"wrote {screenshot_path}")

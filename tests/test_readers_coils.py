@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tmsfield.cli.config import load_config
-from tmsfield.cli.files import load_coil
+from tmsfield.cli.options import load_coil
 from tmsfield.cli.main import main, simulate
 from tmsfield.core.errors import CoilError, FileFormatError, PlacementError, TmsFieldError
 from tmsfield.validation import fuzz_coils as fz

@@ -278,7 +278,7 @@ def run_reader(reader: str, path: Path):
     if reader in ("ccd", "tcd"):
         return tf.coils.load(path)
     if reader == "nifti":
-        from tmsfield.cli.files import load_coil
+        from tmsfield.cli.options import load_coil
         return load_coil(str(path))
     if reader == "swc":
         return tf.neurons.load_swc(path)

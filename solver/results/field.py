@@ -11,17 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from ...core.aabb import TriangleTree
+from ...core.checks import check_choice
 from ...core.errors import FileFormatError, TmsFieldError
 from ...head_models.io import to_meshio, write_mesh
 from ...head_models.surfaces import outer_boundary
-from ...head_models.tissues import tissue_name
+from ...head_models.tissues import BRAIN_TAGS, tissue_name
 from ..recovery import node_average
 from . import archive
 from .provenance import provenance_record
 
 INTERPOLATIONS = ("auto", "recovered", "native", "element")
-#: SimNIBS tags of the brain (white and grey matter): the region of the half-value depth
-BRAIN_TAGS = (1, 2)
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -107,8 +106,7 @@ class FieldResult:
         recovered for P1 (1.1 % vs 5.3 % native, 6 mm sphere), native for P2 (0.08 % vs
         0.6 % recovered) and for the BEM.
         """
-        if interpolation not in INTERPOLATIONS:
-            raise TmsFieldError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+        check_choice(interpolation, INTERPOLATIONS, "interpolation")
         points = np.asarray(points, dtype=float)
         if points.ndim != 2 or points.shape[1] != 3:
             raise TmsFieldError(f"points must have shape (P, 3), got {points.shape}")
@@ -237,9 +235,7 @@ class FieldResult:
         """
         from ... import viz
         plots = {"surface": viz.plot_field, "slices": viz.plot_slices, "glyphs": viz.plot_glyphs}
-        if kind not in plots:
-            raise TmsFieldError(f"kind must be one of {tuple(plots)}, got {kind!r}")
-        return plots[kind](self, **options)
+        return plots[check_choice(kind, plots, "kind")](self, **options)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the result atomically by extension.
