@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tmsfield as tf
 from common import machine
+
+import tmsfield as tf
 from tmsfield.neurons import waveforms as W
 from tmsfield.neurons.coupling import quasi_potentials, sample_field
 from tmsfield.neurons.search import find_thresholds

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import common
 import numpy as np
+
 import tmsfield as tf
 from tmsfield.coils import fmm
-from tmsfield.core.units import MU0_OVER_4PI
 from tmsfield.core.files import write_text_atomic
+from tmsfield.core.units import MU0_OVER_4PI
 
 REPEATS = 3
 N_POINTS = (1_000, 3_000, 10_000, 30_000, 100_000)
@@ -52,7 +53,7 @@ def eps_sweep(name, coil, pts, pose, ref):
     """Time and error of dA/dt by FMM at each precision in EPS_SWEEP, against ``ref``."""
     out = []
     for eps in EPS_SWEEP:
-        t, a = best_time(lambda: fmm_dadt(coil, pts, pose, eps))
+        t, a = best_time(lambda eps=eps: fmm_dadt(coil, pts, pose, eps))
         out.append({"coil": name, "eps": eps, "fmm_s": t,
                     "rel_error": float(np.linalg.norm(a - ref) / np.linalg.norm(ref)),
                     "max_error": float(np.abs(a - ref).max() / np.abs(ref).max())})
@@ -69,8 +70,8 @@ def main():
         for n in N_POINTS:
             p = rng.normal(size=(n, 3))
             pts = 0.09 * p / np.linalg.norm(p, axis=1)[:, None] * rng.uniform(0, 1, (n, 1)) ** (1 / 3)
-            t_direct, ref = best_time(lambda: coil.dadt(pts, pose, method="direct", backend="cpu"))
-            t_fmm, out = best_time(lambda: coil.dadt(pts, pose, method="fmm"))
+            t_direct, ref = best_time(lambda coil=coil, pts=pts: coil.dadt(pts, pose, method="direct", backend="cpu"))
+            t_fmm, out = best_time(lambda coil=coil, pts=pts: coil.dadt(pts, pose, method="fmm"))
             err = float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
             rows.append({"coil": name, "sources": coil.n_sources, "points": n,
                          "pairs": n * coil.n_sources, "direct_s": t_direct, "fmm_s": t_fmm,

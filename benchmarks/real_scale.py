@@ -132,6 +132,7 @@ def plain_pipeline(nodes, tets, tags, coil, pose):
     import pyamg
     import scipy.sparse as sp
     import scipy.sparse.linalg as spla
+
     from tmsfield.head_models.tissues import element_conductivity
     sigma = element_conductivity(tags)
     p = nodes[tets]
@@ -231,6 +232,7 @@ def case_sample(path, impl):
 
 def case_nifti(path, impl):
     import nibabel
+
     import tmsfield as tf
     from tmsfield.solver.results.nifti import save_nifti
     head = tf.load_head(path)

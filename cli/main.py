@@ -174,8 +174,9 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
     """Activation thresholds of cells in the cortex for a field computed by `simulate`.
 
     RESULT is a `tmsfield simulate` output folder (or one of its files): the field as computed
-    (head, coil, pose, dI/dt and the solver's own field, from result.npz). Cells are placed in the grey matter around --center-mm (or under
-    the outer surface if the mesh has no grey/white matter), along the local normal.
+    (head, coil, pose, dI/dt and the solver's own field, from result.npz). Cells are placed in the
+    grey matter around --center-mm (or under the outer surface if the mesh has no grey/white
+    matter), along the local normal.
 
     \b
     Examples:
@@ -184,6 +185,7 @@ def thresholds(result, cells_spec, diameter_um, nodes, up, center_mm, radius_mm,
       tmsfield thresholds run1 --cells pyramidal.swc --up 0,1,0 --max-cells 200
     """
     import numpy as np
+
     import tmsfield as tf
 
     from ..core.files import replaced_folder, write_text_atomic

@@ -74,7 +74,8 @@ def head_from_spec(spec: str, edge_length_mm: float | None = None, *, verbose: b
         return tf.head_models.demo_head(resolution, verbose=verbose), marks.motor_hotspot, marks.handle
     if spec == "sphere":
         head = tf.head_models.concentric_spheres(radii=tuple(r * 1e-3 for r in SPHERE_MM), tags=SPHERE_TAGS,
-                                                 edge_length=(SPHERE_EDGE_MM if edge_length_mm is None else edge_length_mm) * 1e-3)
+                                                 edge_length=1e-3 * (SPHERE_EDGE_MM if edge_length_mm is None
+                                                                     else edge_length_mm))
         return head, (0.0, 0.0, SPHERE_MM[-1] * 1e-3), (0.0, 1.0, 0.0)
     if edge_length_mm is not None:
         raise TmsFieldError(f"--edge-length-mm sizes the built-in heads (demo, sphere), not the mesh {spec}")

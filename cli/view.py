@@ -42,7 +42,8 @@ def _result_folder(path: Path) -> Path:
               show_default=True, help="Surface for --kind surface (cortex: the outer grey-matter boundary).")
 @click.option("--quantity", type=click.Choice(["magnitude", "x", "y", "z", "normal"]), default="magnitude",
               show_default=True, help="What of E to colour by (normal: outward normal component on surfaces).")
-@click.option("--clim", default=None, metavar="LOW,HIGH", help="Colour range in V/m (default: 0 to the 99.9th percentile).")
+@click.option("--clim", default=None, metavar="LOW,HIGH",
+              help="Colour range in V/m (default: 0 to the 99.9th percentile).")
 @click.option("--coil", "coil_spec", default=None,
               help="Coil to draw (built-in name or .ccd/.tcd). Default: the result's own coil.")
 @click.option("--window-size", default="1024x768", show_default=True, help="Picture size WIDTHxHEIGHT in pixels.")

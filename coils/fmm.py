@@ -15,8 +15,9 @@ from . import kernels
 #: stays below 1e-6 relative. A at eps 1e-4, 100k points in a head-sized ball
 #: (benchmarks/results/primary_field.md): 2.5e-7 (figure-8 dipoles), 1.1e-7 (wire), as at eps
 #: 1e-6 (2.1e-7, 1.1e-7) and 1.6× faster; at eps 1e-3 1.2e-4, too coarse. Checked once by hand
-#: against FMM at eps 1e-10: Magstim and MagVenture .ccd 1.2e-7 at eps 1e-4. B at eps 1e-6: 2.8e-6 max (Magstim .ccd, 20k points),
-#: at eps 1e-8: 1.1e-9. tests/test_coil_fields.py::test_fmm_agrees_with_direct checks both.
+#: against FMM at eps 1e-10: Magstim and MagVenture .ccd 1.2e-7 at eps 1e-4. B at eps 1e-6:
+#: 2.8e-6 max (Magstim .ccd, 20k points), at eps 1e-8: 1.1e-9.
+#: tests/test_coil_fields.py::test_fmm_agrees_with_direct checks both.
 FMM_EPS = {"A": 1e-4, "B": 1e-8}
 #: Gauss points per segment in the far field, and the near-field radius in segment lengths
 #: (2-point Gauss has relative error ~ (L/d)^4 / 270, i.e. < 1e-6 beyond 5 L)

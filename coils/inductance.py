@@ -118,7 +118,8 @@ def pair_integrals(p0, u, l1, q0, v, l2) -> np.ndarray:
         cp = np.where(c[par] < 0, -1.0, 1.0)
         e = u[par] + cp[:, None] * v[par]
         e /= np.linalg.norm(e, axis=1)[:, None]
-        wpar = (p0[par] + 0.5 * l1[par, None] * (u[par] - e)) - (q0[par] + 0.5 * l2[par, None] * (v[par] - cp[:, None] * e))
+        wpar = ((p0[par] + 0.5 * l1[par, None] * (u[par] - e))
+                - (q0[par] + 0.5 * l2[par, None] * (v[par] - cp[:, None] * e)))
         wue = np.einsum("ij,ij->i", wpar, e)
         d = np.sqrt(np.maximum(np.einsum("ij,ij->i", wpar, wpar) - wue**2, 0.0))
         total = np.zeros(len(cp))

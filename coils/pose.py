@@ -65,7 +65,8 @@ class CoilPose:
         handle = _unit(handle, "handle")
         angle = np.degrees(np.arccos(min(1.0, abs(float(np.dot(handle, z))))))
         if angle < MIN_HANDLE_AXIS_ANGLE_DEG:
-            raise PlacementError(f"handle direction {np.round(handle, 4).tolist()} is (nearly) parallel to the coil axis: {angle:.2g}° from "
+            raise PlacementError(f"handle direction {np.round(handle, 4).tolist()} is (nearly) parallel to the "
+                                 f"coil axis: {angle:.2g}° from "
                                  f"{np.round(z, 4).tolist()} (at least {MIN_HANDLE_AXIS_ANGLE_DEG:g}° needed): "
                                  "give a handle direction along the scalp, e.g. towards the back of the head")
         y = _unit(handle - np.dot(handle, z) * z, "handle")

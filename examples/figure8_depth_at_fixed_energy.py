@@ -25,6 +25,7 @@ import logging
 
 import numpy as np
 from scipy.optimize import minimize
+
 from tmsfield.coils.designs import figure8_design
 from tmsfield.coils.windings import WireCrossSection
 from tmsfield.validation.analytic import sphere_e_field

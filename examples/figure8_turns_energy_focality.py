@@ -19,6 +19,7 @@ import logging
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+
 from tmsfield.coils.designs import figure8_design
 from tmsfield.coils.windings import WireCrossSection
 from tmsfield.validation.analytic import sphere_e_field

@@ -6,4 +6,5 @@ from .mesh import HeadMesh
 from .spheres import concentric_spheres, sphere_surfaces
 from .tissues import TISSUES, conductivity_table
 
-__all__ = ["TISSUES", "DemoLandmarks", "HeadMesh", "concentric_spheres", "conductivity_table", "demo_head", "demo_head_landmarks", "from_surfaces", "load_tensors", "sphere_surfaces"]
+__all__ = ["TISSUES", "DemoLandmarks", "HeadMesh", "concentric_spheres", "conductivity_table", "demo_head",
+           "demo_head_landmarks", "from_surfaces", "load_tensors", "sphere_surfaces"]

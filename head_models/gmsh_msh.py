@@ -425,7 +425,7 @@ def _elements_v2_binary(f: _File, pos: int, count: int, raw: _Raw) -> int:
         if at + 3 > len(words):
             raise f.short("Elements", len(f.buf), done, count, "elements")
         etype, n, n_tags = (int(v) for v in words[at:at + 3])
-        n_nodes = _nodes_per_element(f, "Elements", etype, lambda: where)
+        n_nodes = _nodes_per_element(f, "Elements", etype, lambda where=where: where)
         if n < 1 or n_tags < 0 or done + n > count:
             raise f.error("Elements", f"the block header at {where} announces {n} elements with "
                                       f"{n_tags} tags after {done} of {count} elements: the file is corrupt")
@@ -450,7 +450,7 @@ def _elements_v2_ascii(f: _File, pos: int, count: int, raw: _Raw) -> int:
         if at + 3 > len(tokens):
             raise f.short("Elements", end, done, count, "elements")
         etype, n_tags = int(tokens[at + 1]), int(tokens[at + 2])
-        n_nodes = _nodes_per_element(f, "Elements", etype, lambda: _token_where(f, pos, end, at))
+        n_nodes = _nodes_per_element(f, "Elements", etype, lambda at=at: _token_where(f, pos, end, at))
         if n_tags < 0:
             raise f.error("Elements", f"negative number of tags at {_token_where(f, pos, end, at)}: "
                                       "the file is corrupt")

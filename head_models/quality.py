@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..core.errors import MeshError
-from .geometry import TET_FACES, signed_volumes
+from .geometry import signed_volumes
 
 #: A tetrahedron is degenerate when |volume| < DEGENERATE_RTOL * (mean edge length)³.
 DEGENERATE_RTOL = 1e-10

@@ -5,8 +5,8 @@ The normal n at a pial-surface triangle centre c (grey matter facing CSF or the 
 the area-weighted mean of the outward pial normals within ``normal_radius``; the local
 thickness t is the distance from c to the nearest GM/WM-interface triangle measured along
 n, and a site at relative depth δ (0 pial, 1 white matter) is p = c − δ t n. Without GM/WM
-(e.g. a sphere head) the outer surface stands in with a fixed ``thickness``. Sites outside grey matter (or outside the mesh) are dropped
-and counted in the log.
+(e.g. a sphere head) the outer surface stands in with a fixed ``thickness``. Sites outside grey
+matter (or outside the mesh) are dropped and counted in the log.
 """
 from __future__ import annotations
 

@@ -75,8 +75,8 @@ class ThresholdResult:
     def save(self, path: str | os.PathLike) -> None:
         """Write atomically by extension: .csv (one row per cell, ``COLUMNS``), .npz (the
         ``COLUMNS`` arrays plus dI/dt, settings and timings: :meth:`load` or
-        :func:`tmsfield.load_result` restore the result), or .vtu (a point cloud at the activation sites with the thresholds,
-        for ParaView: the threshold map)."""
+        :func:`tmsfield.load_result` restore the result), or .vtu (a point cloud at the activation
+        sites with the thresholds, for ParaView: the threshold map)."""
         path = Path(path)
         suffix = path.suffix.lower()
         cols = self.table()

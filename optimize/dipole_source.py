@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import PlacementError
-from ..head_models.tissues import NON_TARGET_TAGS   # bone (4, 7, 8) and scalp (5); re-exported here
+from ..head_models.tissues import NON_TARGET_TAGS  # bone (4, 7, 8) and scalp (5); re-exported here
 
 
 def locate_target(head, target, *, allow_tags=None) -> tuple[int, np.ndarray]:

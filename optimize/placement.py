@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from ..coils.pose import CoilPose, check_placement
-from ..core.errors import PlacementError, TmsFieldError
 from ..core.checks import check_choice
+from ..core.errors import PlacementError, TmsFieldError
 from ..core.progress import scoped_verbose, timed
 from .adm import (
     DEFAULT_ANGLES,

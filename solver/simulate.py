@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 from ..coils.pose import check_placement as check_coil_placement
-from ..core.errors import TmsFieldError
 from ..core.checks import check_choice
+from ..core.errors import TmsFieldError
 from ..core.progress import scoped_verbose, timed
 from ..head_models.mesh import HeadMesh
 from .base import FieldSolver, placement_inputs

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 import tmsfield as tf
 from tmsfield.core.backend import gpu_available
 

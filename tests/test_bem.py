@@ -35,7 +35,8 @@ def test_triangle_integrals_match_quadrature(point):
     pot, fld = _quadrature(point)
     # 80² Gauss points on an integrand smooth at ≥ 0.05 away: converged to < 1e-10 (checked at 120²)
     assert np.isclose(integrals.potential(np, point[None], TRIANGLE[None])[0], pot, rtol=1e-9)
-    assert np.allclose(integrals.field(np, point[None], TRIANGLE[None])[0], fld, rtol=1e-8, atol=1e-9 * np.abs(fld).max())
+    assert np.allclose(integrals.field(np, point[None], TRIANGLE[None])[0], fld, rtol=1e-8,
+                       atol=1e-9 * np.abs(fld).max())
 
 
 def test_triangle_field_limits_on_the_plane():
@@ -69,7 +70,7 @@ def test_interfaces_from_surfaces_and_from_head(sphere_interfaces, coarse_sphere
         assert sel.any() and np.allclose(r[sel], radius, rtol=0.02)
         assert np.all(np.einsum("ki,ki->k", h.normals[sel], h.centroids[sel]) > 0)
     # equal conductivities on both sides: no interface there
-    assert not ((Interfaces.from_head(coarse_sphere, {4: 1.654}).tag_in == 3)).any()
+    assert not (Interfaces.from_head(coarse_sphere, {4: 1.654}).tag_in == 3).any()
 
 
 def test_dense_and_fmm_far_fields_agree(sphere_interfaces):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import data_file
+
 from tmsfield.cli.main import main
 
 

@@ -2,8 +2,9 @@
 properties, parametric designs, bad input. References live in validation/coil_inductance.py."""
 import numpy as np
 import pytest
-import tmsfield as tf
 from scipy.integrate import dblquad
+
+import tmsfield as tf
 from tmsfield.coils import designs, electrical, inductance
 from tmsfield.coils.designs import figure8_design
 from tmsfield.coils.inductance import mutual_inductance, pair_integrals, self_inductance

@@ -1,15 +1,13 @@
 import numpy as np
 import pytest
+from conftest import data_file
+from loops import MU0, loop_a, loop_b
 from scipy.integrate import quad
 
 import tmsfield as tf
-from tmsfield.coils import fmm
 from tmsfield.coils.builders import SEGMENTS_PER_TURN
 from tmsfield.core.errors import CoilError, FileFormatError
 from tmsfield.core.fmm import kernel_scale
-
-from conftest import data_file
-from loops import MU0, loop_a, loop_b
 
 RADIUS = 0.04
 

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+
 import tmsfield as tf
 from tmsfield.core import backend as backend_mod
 from tmsfield.core import progress

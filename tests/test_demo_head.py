@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 import pytest
+
 import tmsfield as tf
 from tmsfield.core.errors import MeshError
 from tmsfield.head_models import cache, demo

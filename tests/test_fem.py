@@ -8,13 +8,12 @@ below add ~15 % for gmsh-version mesh variation.
 import meshio
 import numpy as np
 import pytest
+from conftest import data_file
 
 import tmsfield as tf
 from tmsfield.core.errors import FileFormatError, MeshError, PlacementError
 from tmsfield.validation.analytic import relative_l2, sphere_e_field
 from tmsfield.validation.fem_sphere_study import errors, shell_errors, sources
-
-from conftest import data_file
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +76,7 @@ def test_stiffness_and_solution_match_scikit_fem(coarse_sphere, order):
     skfem = pytest.importorskip("skfem")
     from scipy.spatial import cKDTree
     from skfem.helpers import dot, grad
+
     from tmsfield.solver.fem import assembly
     from tmsfield.solver.fem.linear import GroundedAMGSolver
     from tmsfield.solver.fem.space import FunctionSpace
@@ -165,7 +165,7 @@ def test_block_cg_solves_every_column_in_fewer_iterations(coarse_sphere):
     B = np.column_stack([rhs[0], rhs[1], rhs[0], np.zeros_like(rhs[0]), rhs[2]])
     phi, infos = solver.linear.solve_block(B)
     singles = [solver.linear.solve(b) for b in B.T]
-    for column, (single, info) in zip(phi.T, singles):
+    for column, (single, _) in zip(phi.T, singles):
         scale = max(np.abs(single).max(), 1e-30)
         assert np.abs(column - single).max() < 1e-6 * scale      # both at relative residual 1e-8
     assert np.array_equal(phi[:, 3], np.zeros(len(phi)))

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 import scipy.io
+from conftest import data_file
 
 from tmsfield.core.errors import MeshError
 from tmsfield.head_models.from_surfaces import from_surfaces
-
-from conftest import data_file
 
 
 def _sphere_surface(head):

@@ -4,13 +4,12 @@ import shutil
 import meshio
 import numpy as np
 import pytest
+from conftest import data_file
 
 import tmsfield as tf
 from tmsfield.core.errors import FileFormatError, MeshError
 from tmsfield.head_models.geometry import edge_lengths, triangle_normals
 from tmsfield.head_models.io import to_meshio
-
-from conftest import data_file
 
 UNIT_TET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float) * 0.01
 

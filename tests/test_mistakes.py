@@ -4,8 +4,9 @@ import json
 
 import numpy as np
 import pytest
-import tmsfield as tf
 from click.testing import CliRunner
+
+import tmsfield as tf
 from tmsfield.cli.main import main
 from tmsfield.core.errors import MeshError, PlacementError, TmsFieldError
 

@@ -8,6 +8,7 @@ import struct
 import meshio
 import numpy as np
 import pytest
+from conftest import data_file
 
 import tmsfield as tf
 from tmsfield.core.errors import FileFormatError, MeshError
@@ -15,8 +16,6 @@ from tmsfield.head_models import gmsh_msh
 from tmsfield.head_models.gmsh_msh import NODES_PER_ELEMENT, read_msh, write_msh
 from tmsfield.head_models.gmsh_session import gmsh_session
 from tmsfield.head_models.io import load_tensors, to_meshio, write_mesh
-
-from conftest import data_file
 
 VARIANTS = [(version, binary) for version in ("2.2", "4.1") for binary in (0, 1)]
 VARIANT_IDS = [f"msh{v}-{'binary' if b else 'ascii'}" for v, b in VARIANTS]
@@ -197,7 +196,7 @@ def _msh22(node_ids, coords, elements, *, binary, endian="<"):
     for eid, etype, tags, nodes in elements:
         if binary:
             values = (etype, 1, len(tags), eid, *tags, *nodes)
-            out.append(struct.pack(endian + "%di" % len(values), *values))
+            out.append(struct.pack(f"{endian}{len(values)}i", *values))
         else:
             out.append(b" ".join(b"%d" % v for v in (eid, etype, len(tags), *tags, *nodes)) + b"\n")
     out.append(b"\n$EndElements\n")
@@ -439,7 +438,8 @@ def test_corrupt_element_node_id(sources, tmp_path):
     _raises(bad_ascii, "Elements", "names node id 99999")
     bad_ascii.write_bytes(text[:end] + b" 7" + text[end:])
     line = text.count(b"\n", 0, end) + 1
-    _raises(bad_ascii, "Elements", rf"1 value\(s\) more than the \d+ elements the header announces \(from line {line}\)")
+    _raises(bad_ascii, "Elements",
+            rf"1 value\(s\) more than the \d+ elements the header announces \(from line {line}\)")
     bad_ascii.write_bytes(text[:last] + b"7 " + text[last:])
     _raises(bad_ascii, "Elements", rf"unknown element type \d+ at line {line}")
 

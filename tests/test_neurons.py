@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import tmsfield as tf
 from tmsfield.core.errors import FileFormatError, TmsFieldError
 from tmsfield.neurons import waveforms as W
@@ -229,6 +230,7 @@ def test_axons_along_tracts_follow_the_polylines():
 
 def test_cli_thresholds_on_a_simulate_output(tmp_path):
     from click.testing import CliRunner
+
     from tmsfield.cli.main import main
     run = tmp_path / "run"
     out = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1", "--quiet",

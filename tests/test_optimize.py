@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import tmsfield as tf
 from tmsfield.core.errors import PlacementError, TmsFieldError
 from tmsfield.optimize import AuxiliaryCoil, PolarGrid, ReciprocityField
@@ -13,9 +14,9 @@ from tmsfield.optimize.adm import (
     rotation_synthesis,
     trig_weights,
 )
-from tmsfield.solver.fem.assembly import dipole_load
 from tmsfield.optimize.positions import handle_rotation
 from tmsfield.solver.fem import assembly
+from tmsfield.solver.fem.assembly import dipole_load
 from tmsfield.solver.fem.solver import FEMSolver
 from tmsfield.validation.analytic import sphere_e_field
 
@@ -152,9 +153,11 @@ def test_bad_settings(coarse_sphere, field):
 
 def test_cli_optimize(tmp_path):
     from click.testing import CliRunner
+
     from tmsfield.cli.main import main
     out = tmp_path / "opt"
-    r = CliRunner().invoke(main, ["optimize", "--head", "sphere", "--edge-length-mm", "12", "--target-mm", "10,0,75", "--positions", "3",
+    r = CliRunner().invoke(main, ["optimize", "--head", "sphere", "--edge-length-mm", "12", "--target-mm", "10,0,75",
+                                  "--positions", "3",
                                   "--angle-step-deg", "30", "--direction", "1,0,0", "--no-verify", "--quiet",
                                   "--out", str(out)])
     assert r.exit_code == 0, r.output
@@ -162,6 +165,7 @@ def test_cli_optimize(tmp_path):
     assert m.shape == (4, 4) and 90 < m[2, 3] < 110          # mm, above the 95 mm scalp
     with np.load(out / "objective_map.npz") as d:
         assert d["values"].shape == (3, 12)
-    bad = CliRunner().invoke(main, ["optimize", "--head", "sphere", "--edge-length-mm", "12", "--target-mm", "0,0,300", "--quiet",
+    bad = CliRunner().invoke(main, ["optimize", "--head", "sphere", "--edge-length-mm", "12", "--target-mm", "0,0,300",
+                                    "--quiet",
                                     "--out", str(out)])
     assert bad.exit_code != 0 and "outside head" in bad.output

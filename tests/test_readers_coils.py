@@ -22,17 +22,17 @@ import zlib
 import click
 import numpy as np
 import pytest
-import tmsfield as tf
 from click.testing import CliRunner
+from conftest import data_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import tmsfield as tf
 from tmsfield.cli.config import load_config
-from tmsfield.cli.options import load_coil
 from tmsfield.cli.main import main, simulate
+from tmsfield.cli.options import load_coil
 from tmsfield.core.errors import CoilError, FileFormatError, PlacementError, TmsFieldError
 from tmsfield.validation import fuzz_coils as fz
-
-from conftest import data_file
 
 
 def _tcd(tmp_path, edit=None, name="coil_model.tcd"):
@@ -253,7 +253,8 @@ def test_swc_implausible_radius_is_refused(tmp_path):
 def test_swc_compartment_cap_is_checked_before_allocating_and_can_be_raised(tmp_path):
     path = _swc(tmp_path, b"1 1 0 0 0 5 -1\n2 3 0 0 1000 1 1\n")      # 1 mm dendrite
     with pytest.raises(FileFormatError, match=r"cell\.swc: 2 samples with compartments of at most 1 µm would make "
-                                              r"(1,00[12]) compartments, more than the cap of 500.*max_compartments=") as info:
+                                              r"(1,00[12]) compartments, more than the cap of 500.*"
+                                              r"max_compartments=") as info:
         tf.neurons.load_swc(path, max_length=1e-6, max_compartments=500)
     predicted = int(re.search(r"make ([\d,]+) compartments", str(info.value)).group(1).replace(",", ""))
     assert len(tf.neurons.load_swc(path, max_length=1e-6, max_compartments=predicted).parent) == predicted
@@ -303,8 +304,10 @@ def test_config_good_values_and_broken_files(tmp_path):
     assert load_config(path, click.Context(simulate)) == {
         "edge_length_mm": 6, "center_mm": "-50,10,80.5", "conductivity": ["3=1.654"], "didt": 120000000,
         "picture": False, "order": 1}
-    for body, words in [(b"didt = \xff\n", r"line 1 \(byte offset 7\): not UTF-8"), (b"a = " + b"[" * 100000, "nested too deeply"),
-                        (b"didt = = 1\n", "not valid TOML"), (b"edge_length_mm = 6\nedge-length-mm = 7\n", "given twice")]:
+    for body, words in [(b"didt = \xff\n", r"line 1 \(byte offset 7\): not UTF-8"),
+                        (b"a = " + b"[" * 100000, "nested too deeply"),
+                        (b"didt = = 1\n", "not valid TOML"),
+                        (b"edge_length_mm = 6\nedge-length-mm = 7\n", "given twice")]:
         path.write_bytes(body)
         with pytest.raises(FileFormatError, match=r"run\.toml.*" + words):
             load_config(path, click.Context(simulate))

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import tmsfield as tf
 from tmsfield.core.errors import FileFormatError, MeshError, TmsFieldError
-from tmsfield.head_models import gmsh_msh, io as head_io
+from tmsfield.head_models import gmsh_msh
+from tmsfield.head_models import io as head_io
 from tmsfield.head_models.gmsh_msh import read_msh, write_msh
 from tmsfield.validation import fuzz_meshes
 
@@ -90,7 +91,8 @@ def test_crack_of_duplicated_nodes_is_found(seed, tmp_path):
     message = _raises(MeshError, lambda: tf.load_head(path), r"crack\.msh", rf"{len(on_plane)} duplicated node",
                       r"node id\(s\) \d+, \d+ \(gmsh ids", "crack", "removeDuplicateNodes")
     ids = [int(i) for i in re.search(r"node id\(s\) (\d+), (\d+)", message).groups()]
-    assert np.array_equal(np.vstack([nodes, nodes[on_plane]])[ids[0] - 1], np.vstack([nodes, nodes[on_plane]])[ids[1] - 1])
+    both = np.vstack([nodes, nodes[on_plane]])
+    assert np.array_equal(both[ids[0] - 1], both[ids[1] - 1])
 
 
 def test_face_of_three_tetrahedra(tmp_path):
@@ -185,7 +187,8 @@ def test_gzip_bomb_is_refused_with_bounded_memory(tmp_path, monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < 40 * 2**20, peak
-    _raises(FileFormatError, lambda: read_msh(bomb, max_bytes=10 * 2**20), r"more than the cap of 10 MiB \(max_bytes=10485760\)")
+    _raises(FileFormatError, lambda: read_msh(bomb, max_bytes=10 * 2**20),
+            r"more than the cap of 10 MiB \(max_bytes=10485760\)")
 
 
 def test_max_bytes_caps_and_raises(seeds, tmp_path):
@@ -292,7 +295,8 @@ def test_check_nifti_reference(tmp_path):
     header.set_data_dtype(np.uint8)
     huge = tmp_path / "huge.nii"
     huge.write_bytes(header.binaryblock + bytes(4))            # the header only: 30000³ voxels claimed
-    _raises(FileFormatError, lambda: check_nifti_reference(huge), r"huge\.nii: the reference grid \(30000, 30000, 30000\)",
+    _raises(FileFormatError, lambda: check_nifti_reference(huge),
+            r"huge\.nii: the reference grid \(30000, 30000, 30000\)",
             "cap of 268435456", "max_voxels")
     assert check_nifti_reference(huge, max_voxels=30000**3) == (30000, 30000, 30000)
     small = tmp_path / "t1.nii.gz"
@@ -316,7 +320,8 @@ VALUES = [0, 1, -1, 2, 3, 7, 1000, 2**31 - 1, 2**31, 2**32, 10**9, 10**18, -(2**
 OPS = st.one_of(
     st.tuples(st.just("flip"), st.floats(0, 1), st.integers(0, 255)),
     st.tuples(st.just("truncate"), st.floats(0, 1)),
-    st.tuples(st.just("insert"), st.floats(0, 1), st.one_of(st.sampled_from(fuzz_meshes._JUNK), st.binary(min_size=1, max_size=32))),
+    st.tuples(st.just("insert"), st.floats(0, 1),
+              st.one_of(st.sampled_from(fuzz_meshes._JUNK), st.binary(min_size=1, max_size=32))),
     st.tuples(st.just("delete"), st.floats(0, 1), st.integers(1, 3000)),
     st.tuples(st.just("duplicate"), st.floats(0, 1), st.integers(1, 3000), st.floats(0, 1)),
     st.tuples(st.just("count"), st.integers(0, 10**6), st.sampled_from(VALUES)),

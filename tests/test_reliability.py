@@ -7,19 +7,20 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import types
 
 import numpy as np
 import pytest
-import tmsfield as tf
+import tomllib
 from click.testing import CliRunner
+
+import tmsfield as tf
 from tmsfield.cli.main import main
 from tmsfield.core.errors import FileFormatError, TmsFieldError
 from tmsfield.core.files import OUTPUT_MARKER, replaced_folder
 from tmsfield.head_models.gmsh_msh import read_msh
-from tmsfield.solver.fem.linear import GroundedAMGSolver
 from tmsfield.solver.base import checked_field
+from tmsfield.solver.fem.linear import GroundedAMGSolver
 
 COIL = tf.coils.figure8(model="dipoles")
 

@@ -2,9 +2,10 @@
 exact point-to-surface distances it rests on."""
 import numpy as np
 import pytest
+
 import tmsfield as tf
-from tmsfield.core.errors import TmsFieldError
 from tmsfield.core.aabb import TriangleTree
+from tmsfield.core.errors import TmsFieldError
 from tmsfield.head_models.surfaces import outer_boundary, point_distances
 from tmsfield.solver.results import FieldResult
 

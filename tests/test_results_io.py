@@ -7,8 +7,9 @@ import json
 
 import numpy as np
 import pytest
-import tmsfield as tf
 from click.testing import CliRunner
+
+import tmsfield as tf
 from tmsfield.cli.main import main
 from tmsfield.core.errors import FileFormatError
 from tmsfield.neurons.result import ThresholdResult
@@ -196,6 +197,7 @@ def test_cli_thresholds_and_view_read_the_folder(run, tmp_path, no_solves):
 
 def _has_pyvista() -> bool:
     import importlib.util
+
     import tmsfield.viz  # noqa: F401
     return importlib.util.find_spec("pyvista") is not None
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tmsfield as tf
 from click.testing import CliRunner
+
+import tmsfield as tf
 from tmsfield import viz
 from tmsfield.cli.main import main
 from tmsfield.core.errors import TmsFieldError
@@ -190,6 +191,7 @@ def test_cli_view_opens_a_window_where_a_display_exists(rendering, scene, tmp_pa
     """The interactive branch, without a display here (no Xvfb either): has_display reports one
     and Plotter.show records the scene instead of opening the window."""
     import pyvista as pv
+
     from tmsfield.solver.results import save_folder
     run = tmp_path / "run"
     run.mkdir()

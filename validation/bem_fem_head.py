@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
+
 import tmsfield as tf
-from tmsfield.core.files import write_text_atomic
 from tmsfield.core.aabb import TriangleTree
+from tmsfield.core.files import write_text_atomic
 from tmsfield.head_models.surfaces import point_distances
 from tmsfield.solver.bem import BEMSolver, Interfaces
 from tmsfield.solver.fem.solver import FEMSolver

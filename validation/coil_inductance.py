@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tmsfield as tf
 from scipy.special import ellipe, ellipk
+
+import tmsfield as tf
 from tmsfield.coils.builders import area_preserving_factor
 from tmsfield.coils.designs import figure8_design
 from tmsfield.coils.inductance import rect_gmd, round_wire_gmd, self_inductance

@@ -284,6 +284,7 @@ def run_reader(reader: str, path: Path):
         return tf.neurons.load_swc(path)
     if reader == "config":
         import click
+
         from tmsfield.cli.config import load_config
         from tmsfield.cli.main import simulate
         return load_config(path, click.Context(simulate))
@@ -338,6 +339,7 @@ def classify(reader: str, path: Path) -> tuple[str, str | None]:
 def worker(reader: str, seed: str, start: int, stop: int, timeout: float, status: Path, memory_gb: float) -> None:
     """Run cases [start, stop) and append one JSON line per case to ``status``."""
     import resource
+
     import tmsfield  # noqa: F401 - import before limiting memory
     import tmsfield.cli.main  # noqa: F401
     limit = int(memory_gb * 2 ** 30)

@@ -97,7 +97,7 @@ def _msh41(nodes, tets, tags, tris, tri_tags, binary: bool) -> bytes:
     lo, hi = nodes.min(axis=0).tolist(), nodes.max(axis=0).tolist()
     surf, vol = np.unique(tri_tags).tolist(), np.unique(tags).tolist()
     body = [sizes(0, 0, len(surf), len(vol))]
-    for dim, groups in ((2, surf), (3, vol)):
+    for _dim, groups in ((2, surf), (3, vol)):
         for i, tag in enumerate(groups):
             if binary:
                 body.append(ints(i + 1) + doubles(*lo, *hi) + sizes(1) + ints(tag) + sizes(0))
@@ -127,6 +127,7 @@ def _msh41(nodes, tets, tags, tris, tri_tags, binary: bool) -> bytes:
 def write_seeds(folder: Path) -> dict[str, Path]:
     """The seed file of every format in ``folder``."""
     import meshio
+
     from tmsfield.head_models.gmsh_msh import write_msh
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,7 +140,6 @@ def write_seeds(folder: Path) -> dict[str, Path]:
     cells = [("triangle", tris.astype(np.int32)), ("tetra", tets.astype(np.int32))]
     data = {"gmsh:physical": [tri_tags.astype(np.int32), tags.astype(np.int32)],
             "gmsh:geometrical": [tri_tags.astype(np.int32), tags.astype(np.int32)]}
-    mesh = meshio.Mesh(nodes, cells, cell_data=data)
     for fmt, binary in (("msh41-ascii", False), ("msh41-binary", True)):
         paths[fmt].write_bytes(_msh41(nodes, tets, tags, tris, tri_tags, binary))
     metres = meshio.Mesh(nodes * 1e-3, cells, cell_data=data)
@@ -231,6 +231,7 @@ def worker(fmt: str, first: int, cases: int, master_seed: int, timeout: int, see
     """Run cases ``first``..``cases``-1 of ``fmt``; one line per case start/outcome in ``log``."""
     import logging
     import warnings
+
     import tmsfield as tf
     from tmsfield.core.errors import TmsFieldError
     logging.getLogger("tmsfield").setLevel(logging.ERROR)
@@ -330,6 +331,7 @@ def run_format(fmt: str, cases: int, master_seed: int, timeout: int, seeds: Path
 
 def _machine() -> dict:
     import meshio
+
     import tmsfield  # noqa: F401
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,

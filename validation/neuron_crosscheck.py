@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from tmsfield.core.files import write_text_atomic
 from tmsfield.neurons import Cells, myelinated_axon
 from tmsfield.neurons import waveforms as W

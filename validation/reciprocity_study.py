@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 import tmsfield as tf
 from tmsfield.core.files import write_text_atomic
 from tmsfield.optimize import AuxiliaryCoil, PolarGrid, ReciprocityField

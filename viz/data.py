@@ -16,7 +16,7 @@ from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 from ..head_models.geometry import triangle_normals
 from ..head_models.surfaces import boundary_faces
-from ..head_models.tissues import BRAIN_TAGS   # grey and white matter: the "cortex" is their outer boundary
+from ..head_models.tissues import BRAIN_TAGS  # grey and white matter: the "cortex" is their outer boundary
 
 QUANTITIES = ("magnitude", "x", "y", "z", "normal")
 _LABELS = {"magnitude": "E magnitude (V/m)", "x": "Ex (V/m)", "y": "Ey (V/m)", "z": "Ez (V/m)",

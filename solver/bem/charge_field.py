@@ -17,8 +17,8 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
-from ...core.fmm import kernel_scale, lfmm3d
 from ...core.errors import TmsFieldError
+from ...core.fmm import kernel_scale, lfmm3d
 from ..options import BEMOptions
 from . import integrals
 from .quadrature import TRIANGLE_RULES

@@ -148,7 +148,8 @@ class BEMSolver(FieldSolver):
         cut = segments_crossing(placed.segment_starts, placed.segment_ends, surf.vertices, surf.triangles)
         if len(cut):
             raise PlacementError(f"coil {coil.name!r}: {len(cut)} winding segment(s) cut a head surface (e.g. "
-                                 f"segment {cut[0]} from {np.round(1e3 * placed.segment_starts[cut[0]], 2).tolist()} mm)")
+                                 f"segment {cut[0]} from "
+                                 f"{np.round(1e3 * placed.segment_starts[cut[0]], 2).tolist()} mm)")
 
     @primary_argument
     def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend="auto",
