@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.errors import CoilError
 from .coil import Coil
+from .shell import polar_cells
 
 #: segments per turn by default. With area-preserving vertices (below) the measured error of B
 #: for a circular loop falls as O(N^-4) and is ~1e-7 relative at 128 segments, 5 mm or more
@@ -74,7 +75,7 @@ def _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense):
     return _closed_polyline_segments(pts)  # the outer end returns radially to the start
 
 
-def _wing_transform(side: float, centre: float, gap: float, tilt: float, height: float) -> np.ndarray:
+def wing_transform(side: float, centre: float, gap: float, tilt: float, height: float) -> np.ndarray:
     """4×4 map from a wing's own frame (centred at the origin, plane z=0) to coil coordinates:
     shift to x = side*centre, tilt by ``tilt`` (rad) about the y axis through the wing's inner
     edge so its outer edge moves away from the head, lower to z = -height."""
@@ -95,14 +96,10 @@ def _dipole_wing(inner_radius, outer_radius, turns, cell, sense):
                                         max(2, int(np.ceil((outer_radius - inner_radius) / cell))) + 1)[1:]])
     pos, mom = [], []
     for r1, r2 in itertools.pairwise(edges):
-        mid = 0.5 * (r1 + r2)
-        enclosed = turns * np.clip((outer_radius - mid) / (outer_radius - inner_radius), 0.0, 1.0)
-        n_phi = max(8, int(np.ceil(2 * np.pi * mid / cell)))
-        phi = (np.arange(n_phi) + 0.5) * 2 * np.pi / n_phi
-        centroid = 2.0 / 3.0 * (r2**3 - r1**3) / (r2**2 - r1**2) * np.sinc(1.0 / n_phi)
-        area = np.pi * (r2**2 - r1**2) / n_phi
-        pos.append(np.stack([centroid * np.cos(phi), centroid * np.sin(phi), np.zeros(n_phi)], axis=1))
-        mom.append(np.tile([0.0, 0.0, sense * enclosed * area], (n_phi, 1)))
+        enclosed = turns * np.clip((outer_radius - 0.5 * (r1 + r2)) / (outer_radius - inner_radius), 0.0, 1.0)
+        cells, area = polar_cells(r1, r2, z=0.0, cell=cell)
+        pos.append(cells)
+        mom.append(np.tile([0.0, 0.0, sense * enclosed * area], (len(cells), 1)))
     return np.concatenate(pos), np.concatenate(mom)
 
 
@@ -134,7 +131,7 @@ def figure8(outer_radius: float = 0.0435, inner_radius: float = 0.028, turns: in
     for side in (-1.0, 1.0):
         # sense=side: seen from +z the wing at x<0 turns clockwise, the one at x>0
         # counter-clockwise, so under the centre line (x = 0) both carry current along -y
-        m = _wing_transform(side, outer_radius + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
+        m = wing_transform(side, outer_radius + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
         rot, shift = m[:3, :3], m[:3, 3]
         if model == "wire":
             a, b = _spiral_wing(inner_radius, outer_radius, turns, segments_per_turn, sense=side)

@@ -20,8 +20,9 @@ import itertools
 import numpy as np
 
 from ..core.errors import CoilError
-from .builders import SEGMENTS_PER_TURN, _wing_transform, area_preserving_factor
+from .builders import SEGMENTS_PER_TURN, area_preserving_factor, wing_transform
 from .coil import Coil
+from .shell import polar_cells
 from .windings import WireCrossSection, WoundCoil, expand_path
 
 #: default conductor: 1.8 × 6 mm copper strip (a flat 70 mm figure-8 is wound from strip of this
@@ -91,16 +92,12 @@ def _shell(rings, cell: float):
             edges += list(np.linspace(r0, r1, max(1, int(np.ceil((r1 - r0) / cell))) + 1)[1:])
         edges = np.array(edges)
         for r1, r2 in itertools.pairwise(edges):
-            mid = 0.5 * (r1 + r2)
-            enclosed = sel[sel[:, 0] > mid, 1].sum()
+            enclosed = sel[sel[:, 0] > 0.5 * (r1 + r2), 1].sum()
             if enclosed == 0:
                 continue
-            n_phi = max(8, int(np.ceil(2 * np.pi * mid / cell)))
-            phi = (np.arange(n_phi) + 0.5) * 2 * np.pi / n_phi
-            centroid = 2.0 / 3.0 * (r2**3 - r1**3) / (r2**2 - r1**2) * np.sinc(1.0 / n_phi)
-            area = np.pi * (r2**2 - r1**2) / n_phi
-            pos.append(np.stack([centroid * np.cos(phi), centroid * np.sin(phi), np.full(n_phi, z)], 1))
-            mom.append(np.tile([0.0, 0.0, enclosed * area], (n_phi, 1)))
+            cells, area = polar_cells(r1, r2, z=z, cell=cell)
+            pos.append(cells)
+            mom.append(np.tile([0.0, 0.0, enclosed * area], (len(cells), 1)))
     return np.concatenate(pos), np.concatenate(mom)
 
 
@@ -160,7 +157,7 @@ def figure8_design(turn_radii=None, *, wing_angle: float = 0.0, height: float = 
     parts = {k: [] for k in ("s", "e", "w", "g", "p", "m")}
     for side in (-1.0, 1.0):
         s, e, w, g, p, m = _wing(r, wire, layers, layer_pitch, side, segments_per_turn, dipole_cell)
-        t = _wing_transform(side, edge + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
+        t = wing_transform(side, edge + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
         rot, shift = t[:3, :3], t[:3, 3]
         for k, val in zip("sewgpm", (s @ rot.T + shift, e @ rot.T + shift, w, g, p @ rot.T + shift, m @ rot.T)):
             parts[k].append(val)

@@ -99,7 +99,7 @@ def flux_mutual(source: tf.Coil, radii, frame: np.ndarray, *, n_radial: int = 24
 def figure8_rings(radii, *, wing_angle=0.0, gap=0.002, height=0.004, width=0.0018, segments=64):
     """A figure-8 of separate concentric rings per wing (no crossovers or leads), as a Coil, with
     each wing's Coil and its frame (for flux_mutual)."""
-    from tmsfield.coils.builders import _wing_transform
+    from tmsfield.coils.builders import wing_transform
     radii = np.asarray(radii, float)
     edge = radii[-1] + 0.5 * width
     wings, frames = [], []
@@ -107,7 +107,7 @@ def figure8_rings(radii, *, wing_angle=0.0, gap=0.002, height=0.004, width=0.001
         ring = ring_coil(radii, np.zeros(len(radii)), segments)
         if side < 0:  # clockwise seen from +z, as figure8_design's left wing
             ring = tf.Coil(segment_starts=ring.segment_ends, segment_ends=ring.segment_starts)
-        m = _wing_transform(side, edge + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
+        m = wing_transform(side, edge + 0.5 * gap, gap, np.deg2rad(wing_angle), height)
         wings.append(ring.transformed(m)), frames.append(m)
     both = tf.Coil(segment_starts=np.concatenate([w.segment_starts for w in wings]),
                    segment_ends=np.concatenate([w.segment_ends for w in wings]), name="figure-8 rings")

@@ -1,0 +1,13 @@
+"""The examples in module docstrings run and give what they show."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["tmsfield.coils.shell", "tmsfield.core.aabb", "tmsfield.core.optional"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
