@@ -32,7 +32,8 @@ from .options import head_from_spec, load_coil, vector
 @click.option("--didt", default=1e6, show_default=True, help="Coil current slope dI/dt (A/s).")
 @click.option("--no-verify", is_flag=True, help="Skip the full FEM solve of the winning placement.")
 @click.option("--out", "out_dir", default="tmsfield_optimize", show_default=True, type=click.Path(file_okay=False),
-              help="Output folder (best_matsimnibs.txt in mm, objective_map.npz, summary.txt, summary.json).")
+              help="Output folder (best_matsimnibs.txt in mm, placement.npz for tf.load_result, summary.txt, "
+                   "summary.json).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
 def optimize(head_spec, edge_length_mm, order, coil_spec, target_mm, direction, objective, radius_mm, n_positions,
              angle_step_deg, handle, distance_mm, didt, no_verify, out_dir, quiet):
@@ -62,24 +63,20 @@ def optimize(head_spec, edge_length_mm, order, coil_spec, target_mm, direction, 
         _write_outputs(result, staging)
     if not quiet:
         click.echo(result.summary())
-        click.echo(f"wrote {out_dir}/best_matsimnibs.txt, objective_map.npz, summary.txt, summary.json")
+        click.echo(f"wrote {out_dir}/best_matsimnibs.txt, placement.npz, summary.txt, summary.json")
 
 
 #: the files `optimize` writes into its output folder
-OUTPUTS = ("best_matsimnibs.txt", "objective_map.npz", "summary.txt", "summary.json")
+OUTPUTS = ("best_matsimnibs.txt", "placement.npz", "summary.txt", "summary.json")
 
 
 def _write_outputs(result, out: Path) -> None:
     import numpy as np
 
-    from ..core.files import atomic_path, write_text_atomic
+    from ..core.files import write_text_atomic
     write_text_atomic(out / "best_matsimnibs.txt",
                       "\n".join(" ".join(f"{v:.9g}" for v in row) for row in result.matsimnibs) + "\n")
-    frames_mm = result.positions.frames.copy()
-    frames_mm[:, :3, 3] *= 1e3
-    with atomic_path(out / "objective_map.npz") as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, values=result.values, E=result.E, angles_deg=np.rad2deg(result.angles),
-                 matsimnibs_mm=frames_mm)
+    result.save(out / "placement.npz")            # the whole objective map; tf.load_result reads it
     write_text_atomic(out / "summary.txt", result.summary() + "\n")
     verification = {k: (np.asarray(v).tolist() if not isinstance(v, (bool, int, float)) else v)
                     for k, v in result.verification.items()}

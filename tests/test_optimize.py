@@ -163,8 +163,9 @@ def test_cli_optimize(tmp_path):
     assert r.exit_code == 0, r.output
     m = np.loadtxt(out / "best_matsimnibs.txt")
     assert m.shape == (4, 4) and 90 < m[2, 3] < 110          # mm, above the 95 mm scalp
-    with np.load(out / "objective_map.npz") as d:
-        assert d["values"].shape == (3, 12)
+    import tmsfield as tf
+    loaded = tf.load_result(out / "placement.npz")
+    assert loaded.values.shape == (3, 12) and np.allclose(loaded.matsimnibs, m, rtol=1e-8, atol=1e-9)   # 9 digits
     bad = CliRunner().invoke(main, ["optimize", "--head", "sphere", "--edge-length-mm", "12", "--target-mm", "0,0,300",
                                     "--quiet",
                                     "--out", str(out)])
