@@ -12,10 +12,12 @@ from .core.backend import get_backend
 from .core.errors import TmsFieldError
 from .head_models import HeadMesh
 from .head_models.io import load_head, save_head
+from .head_models.subject import load_subject
 from .optimize import PlacementResult, optimize_placement
 from .solver import FieldResult, FieldSolver, load_result, simulate
 
 __version__ = "0.1.0"
 __all__ = ["coils", "head_models", "neurons", "solver", "Coil", "CoilPose", "HeadMesh", "FieldResult",
-           "FieldSolver", "TmsFieldError", "get_backend", "load_head", "load_result", "save_head", "simulate",
+           "FieldSolver", "TmsFieldError", "get_backend", "load_head", "load_result", "load_subject", "save_head",
+           "simulate",
            "optimize_placement", "PlacementResult"]

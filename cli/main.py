@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ..core.errors import TmsFieldError
 from .coil import coil
@@ -51,6 +52,13 @@ def main():
               help="Handle direction (x,y,z). Default: the demo head's (backwards, 45 degrees to the "
                    "midline), else 0,1,0.")
 @click.option("--distance-mm", default=4.0, show_default=True, help="Coil-scalp distance (mm).")
+@click.option("--subject", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A SimNIBS subject folder (m2m_<id>, made by charm): its head mesh, and its EEG caps for "
+                   "--position and --handle-toward. Replaces --head.")
+@click.option("--position", default=None,
+              help="EEG position of the subject's 10-10 cap (e.g. C3) above which the coil is centred.")
+@click.option("--handle-toward", default=None,
+              help="EEG position (e.g. CP3) the handle points towards, instead of --handle.")
 @click.option("--matsimnibs", type=click.Path(exists=True, dir_okay=False),
               help="4x4 SimNIBS pose matrix file (translation in mm); overrides centre/handle/distance.")
 @click.option("--didt", default=1e6, show_default=True, help="Coil current slope dI/dt (A/s).")
@@ -66,8 +74,8 @@ def main():
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
 @config_option
 @click.pass_context
-def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, matsimnibs,
-             didt, conductivity, out_dir, nifti_reference, picture, quiet):
+def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, subject,
+             position, handle_toward, matsimnibs, didt, conductivity, out_dir, nifti_reference, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -76,6 +84,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
       tmsfield simulate --head sphere --method bem --out sphere_bem   # sphere head, BEM
       tmsfield simulate --head m2m_ernie/ernie.msh --coil Magstim_70mm_Fig8.ccd \\
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
+      tmsfield simulate --subject m2m_ernie --position C3 --handle-toward CP3 --out ernie_c3
       tmsfield simulate --config ernie_c3/config.toml --out ernie_c3_again   # repeat a run
     """
     import tmsfield as tf
@@ -91,7 +100,27 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
         check_nifti_reference(nifti_reference)
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
         with timed(timings, "head"):
-            head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
+            if subject:
+                if ctx.get_parameter_source("head_spec") is not click.core.ParameterSource.DEFAULT:
+                    raise TmsFieldError("give the head either with --subject or with --head, not both")
+                person = tf.load_subject(subject)
+                head, center, handle_default = person.head, None, (0.0, 1.0, 0.0)
+            else:
+                head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
+            if (position or handle_toward) and not subject:
+                raise TmsFieldError("--position and --handle-toward name EEG positions of a subject: give --subject "
+                                    "m2m_<id> (or the position in mm with --center-mm)")
+            if position and center_mm:
+                raise TmsFieldError("give the coil position either with --position or with --center-mm, not both")
+            if position:
+                center = person.position(position)
+            if handle_toward:
+                if handle:
+                    raise TmsFieldError("give the handle either with --handle or with --handle-toward, not both")
+                if center is None and center_mm is None:
+                    raise TmsFieldError("--handle-toward needs the coil position (--position or --center-mm)")
+                start = center if center is not None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
+                handle_default = person.position(handle_toward) - np.asarray(start)
         with timed(timings, "coil placement"):
             coil = load_coil(coil_spec)
             if matsimnibs:
