@@ -84,7 +84,8 @@ def test_cli_places_the_coil_at_an_eeg_position(m2m, tmp_path):
     (["--position", "C3"], "name EEG positions of a subject"),
     (["--subject", "SUBJECT", "--head", "sphere"], "either with --subject or with --head"),
     (["--subject", "SUBJECT", "--position", "C3", "--center-mm", "0,0,95"], "either with --position or"),
-    (["--subject", "SUBJECT", "--position", "C3", "--handle-toward", "CP3", "--handle", "0,1,0"], "either with --handle"),
+    (["--subject", "SUBJECT", "--position", "C3", "--handle-toward", "CP3", "--handle", "0,1,0"],
+     "either with --handle"),
 ])
 def test_cli_refuses_conflicting_positions(m2m, tmp_path, args, message):
     args = [str(m2m) if a == "SUBJECT" else a for a in args]
