@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from ..core.checks import describe_type
 from ..core.errors import FileFormatError, TmsFieldError
 from ..core.files import read_utf8
 
@@ -22,17 +23,7 @@ POSITIVE_KEYS = frozenset({"edge_length_mm"})
 
 
 def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"                 # TOML dates and times
+    return describe_type(value, mapping="a table")
 
 
 def _show(value) -> str:

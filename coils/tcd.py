@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.checks import describe_type
 from ..core.errors import CoilError, FileFormatError
 from ..core.files import read_utf8
 from .coil import Coil
@@ -58,20 +59,6 @@ def _show(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
 class _Reader:
     """Typed access to a parsed .tcd with errors naming the file and the JSON path."""
 
@@ -82,7 +69,7 @@ class _Reader:
         raise cls(f"{self.path}: {where}: {message}")
 
     def expected(self, where: str, what: str, value):
-        self.fail(where, f"expected {what}, got {_kind(value)} {_show(value)}")
+        self.fail(where, f"expected {what}, got {describe_type(value)} {_show(value)}")
 
     def obj(self, value, where: str, known: set[str], required=()) -> dict:
         if not isinstance(value, dict):

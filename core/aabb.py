@@ -1,8 +1,9 @@
 """Bounding-volume trees for triangle surfaces and tetrahedral meshes: the one wrapper of libigl.
 
 libigl's AABB trees (C++) give exact closest points on triangles, signed distances and the
-tetrahedron containing a point. A tree is built once (0.04 s for a 44k-triangle scalp, 2.6 s for
-1.1M tetrahedra on 2 cores, benchmarks/results/real_scale.md) and queried many times.
+tetrahedron containing a point. A tree is built once (measured once on the 2-core development
+machine: 0.04 s for a 44k-triangle scalp, 2.6 s for 1.1M tetrahedra; the tetrahedron tree's
+build is inside the `sample` rows of benchmarks/results/real_scale.md) and queried many times.
 
 >>> import numpy as np
 >>> square = TriangleTree(np.array([[0., 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]]),

@@ -65,6 +65,28 @@ def unique_with_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, np.searchsorted(unique, keys)
 
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def row_keys(rows: np.ndarray, base: int) -> tuple[np.ndarray, bool]:
+    """One int64/uint64 key per row of non-negative ints below ``base``, rows sorted within;
+    exact (a packed number) when base**k < 2**63, else a hash (equal rows, equal keys)."""
+    k = rows.shape[1]
+    if base ** k < 2**63:
+        key = rows[:, 0].copy()
+        for col in range(1, k):
+            key *= base
+            key += rows[:, col]
+        return key, True
+    key = rows[:, 0].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        for col in range(1, k):
+            key *= _MIX
+            key ^= key >> np.uint64(29)
+            key += rows[:, col].astype(np.uint64)
+    return key, False
+
+
 def triangle_normals(nodes: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit normals (K, 3) and areas (K,) in m² of triangles (right-hand rule)."""
     p = nodes[triangles]

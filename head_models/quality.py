@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..core.errors import MeshError
-from .geometry import signed_volumes
+from .geometry import row_keys, signed_volumes
 
 #: A tetrahedron is degenerate when |volume| < DEGENERATE_RTOL * (mean edge length)³.
 DEGENERATE_RTOL = 1e-10
@@ -107,28 +107,6 @@ def check_referenced(n_nodes: int, tets: np.ndarray) -> None:
 
 # ------------------------------------------------------------------------------ topology
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _row_keys(rows: np.ndarray, base: int) -> tuple[np.ndarray, bool]:
-    """One int64/uint64 key per row of non-negative ints below ``base``, rows sorted within;
-    exact (a packed number) when base**k < 2**63, else a hash (equal rows, equal keys)."""
-    k = rows.shape[1]
-    if base ** k < 2**63:
-        key = rows[:, 0].copy()
-        for col in range(1, k):
-            key *= base
-            key += rows[:, col]
-        return key, True
-    key = rows[:, 0].astype(np.uint64)
-    with np.errstate(over="ignore"):
-        for col in range(1, k):
-            key *= _MIX
-            key ^= key >> np.uint64(29)
-            key += rows[:, col].astype(np.uint64)
-    return key, False
-
-
 def _repeated_keys(keys: np.ndarray, times: int = 2) -> np.ndarray:
     """Distinct values that occur at least ``times`` times in ``keys`` (one sort, no argsort)."""
     ordered = np.sort(keys)
@@ -152,7 +130,7 @@ def check_duplicate_elements(tets: np.ndarray, rows: np.ndarray | None = None) -
     """Raise when two tetrahedra have the same four nodes (in any order); ``rows``: ``tets``
     sorted along each row, when the caller has them."""
     rows = np.sort(tets, axis=1) if rows is None else rows
-    keys, _ = _row_keys(rows, int(rows[:, 3].max()) + 1)
+    keys, _ = row_keys(rows, int(rows[:, 3].max()) + 1)
     repeated = _repeated_keys(keys)
     if not len(repeated):
         return
@@ -198,7 +176,7 @@ def _face_keys(rows: np.ndarray) -> np.ndarray:
     ``4 * element + corner``: exact (packed) below 2**21 nodes, else a hash."""
     base = int(rows[:, 3].max()) + 1
     if base**3 >= 2**63:
-        return _row_keys(rows[:, _SORTED_FACES].reshape(-1, 3), base)[0]
+        return row_keys(rows[:, _SORTED_FACES].reshape(-1, 3), base)[0]
     a, b, c, d = (rows[:, i] for i in range(4))
     keys = np.empty((len(rows), 4), dtype=np.int64)
     ab = (a * base + b) * base

@@ -9,11 +9,6 @@ from ..core.errors import TmsFieldError
 from ..core.progress import scoped_verbose, timed
 from ..head_models.mesh import HeadMesh
 from .base import FieldSolver, placement_inputs
-from .bem.solver import BEMSolver
-from .fem.solver import FEMSolver
-
-#: the solver kinds by ``method`` name (each a FieldSolver subclass)
-SOLVERS = {"fem": FEMSolver, "bem": BEMSolver}
 
 
 @scoped_verbose
@@ -35,12 +30,12 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
         raise TypeError("head must be a HeadMesh (tf.load_head(FILE), tf.head_models.demo_head(), ...), got "
                         + (f"the file name {str(head)!r}: load it with tf.load_head({str(head)!r})"
                            if isinstance(head, (str, os.PathLike)) else type(head).__name__))
+    check_choice(method, FieldSolver.kinds(), "method")
     coil, pose, didt = placement_inputs(coil, pose, didt)
     placement = {}
     if check_placement:
         with timed(placement, "placement check"):
             check_coil_placement(head, coil, pose)
-    check_choice(method, SOLVERS, "method")
     options = {"conductivities": conductivities}
     if method == "bem" and (order is not None or tensors is not None):
         raise TmsFieldError("the BEM has no element order and takes no anisotropic tensors; "
