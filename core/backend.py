@@ -1,7 +1,9 @@
-"""Array backend selection: numpy/scipy on the CPU, cupy on a GPU.
+"""Array backend selection: numpy/scipy on the CPU, cupy on a GPU, or the strict device
+emulation of :mod:`tmsfield.core.emulation` (numpy behind cupy's rules, for tests).
 
 The backend is decided at call time, never at import; ``cupy`` is imported only here.
-Kernels take a :class:`Backend` and use only ``be.xp`` calls.
+Kernels take a :class:`Backend` and use only ``be.xp`` / ``be.sparse`` calls, or find the
+backend of the arrays they are given with :func:`backend_of` (as PyLops' ``get_array_module``).
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ BACKEND_NAMES = ("auto", "cpu", "gpu")
 class Backend:
     """Array namespace plus matching sparse modules.
 
-    Attributes: ``name`` ("cpu"|"gpu"), ``xp`` (numpy or cupy), ``sparse`` (scipy.sparse or
-    cupyx.scipy.sparse), ``splinalg`` (their ``linalg``).
+    Attributes: ``name`` ("cpu"|"gpu"|"emulated"), ``xp`` (numpy, cupy or the emulation),
+    ``sparse`` (scipy.sparse, cupyx.scipy.sparse, ...), ``splinalg`` (their ``linalg``).
     """
     name: str
     xp: ModuleType
@@ -35,11 +37,20 @@ class Backend:
         """Move ``a`` onto this backend's device."""
         return self.xp.asarray(a, dtype=dtype)
 
+    @property
+    def on_device(self) -> bool:
+        """True when arrays live apart from numpy's (a GPU, or its emulation)."""
+        return self.name != "cpu"
+
     def to_numpy(self, a) -> np.ndarray:
         """Return ``a`` as a numpy array (copies from the device if needed)."""
-        if self.name == "gpu":
+        if self.on_device:
             return self.xp.asnumpy(a)
         return np.asarray(a)
+
+    def sparse_to_host(self, matrix):
+        """A scipy.sparse copy of a sparse matrix of this backend."""
+        return matrix.get() if self.on_device else matrix
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,6 +74,29 @@ def _gpu_or_reason() -> Backend | str:
     return Backend("gpu", cupy, cupyx.scipy.sparse, cupyx.scipy.sparse.linalg)
 
 
+@functools.lru_cache(maxsize=1)
+def emulated_backend() -> Backend:
+    """The strict device emulation (:mod:`tmsfield.core.emulation`): numpy arithmetic behind
+    arrays that refuse implicit host/device mixing as cupy's do. For tests on machines
+    without a GPU; not faster than the CPU backend."""
+    from . import emulation
+    return Backend("emulated", emulation.xp, emulation.sparse, emulation.splinalg)
+
+
+def backend_of(*arrays) -> Backend:
+    """The backend whose arrays these are: the GPU's for cupy arrays, the emulation's for its
+    DeviceArrays, else the CPU's (numpy arrays, scalars, lists)."""
+    for a in arrays:
+        module = type(a).__module__
+        if module.startswith("cupy"):
+            gpu = _gpu_or_reason()
+            if isinstance(gpu, Backend):
+                return gpu
+        if module == "tmsfield.core.emulation":
+            return emulated_backend()
+    return _cpu()
+
+
 def gpu_available() -> bool:
     """True when cupy imports and a CUDA device answers."""
     return isinstance(_gpu_or_reason(), Backend)
@@ -71,8 +105,9 @@ def gpu_available() -> bool:
 def get_backend(name: str | Backend = "auto") -> Backend:
     """Return the backend for ``name`` in ``("auto", "cpu", "gpu")``.
 
-    ``auto`` uses the GPU when available and otherwise logs once and uses the CPU;
-    ``gpu`` raises :class:`RuntimeError` with the reason when no GPU is usable.
+    ``auto`` uses the GPU when available and otherwise logs once (INFO) and uses the CPU;
+    ``gpu`` raises :class:`RuntimeError` with the reason when no GPU is usable. A Backend
+    (e.g. :func:`emulated_backend`) is returned as it is.
     """
     if isinstance(name, Backend):
         return name
@@ -91,4 +126,5 @@ def get_backend(name: str | Backend = "auto") -> Backend:
 
 @functools.lru_cache(maxsize=1)
 def _log_cpu_fallback(reason: str) -> None:
-    log.info("backend='auto': using numpy/scipy on the CPU (no GPU: %s)", reason)
+    quiet = "cupy is not installed" if reason.startswith("ModuleNotFoundError") else reason
+    log.info("backend='auto': numpy/scipy on the CPU (%s)", quiet)

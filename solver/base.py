@@ -79,7 +79,7 @@ class FieldSolver(metaclass=_SolverKind):
         return dict(sorted(FieldSolver._kinds.items()))
 
     @primary_argument
-    def solve_many(self, coil, poses, *, didt=1e6, primary: str = "auto", backend="auto",
+    def solve_many(self, coil, poses, *, didt=1e6, primary: str = "auto", backend=None,
                    warm_start: bool = True, batch_size: int = BATCH_SIZE, verbose: bool = True) -> list:
         """One result per placement, reusing everything prepared for this head.
 
@@ -87,7 +87,7 @@ class FieldSolver(metaclass=_SolverKind):
         CoilPose or of 4×4 matrices (m). Placements are solved ``batch_size`` at a time
         (:meth:`solve_batch`); ``warm_start`` starts each batch from the previous batch's
         solutions (neighbouring poses, as in optimisation sweeps). ``primary``/``backend``
-        choose how the primary field is evaluated. A progress bar runs over the placements
+        choose how the primary field is evaluated (``backend`` None: the solver's). A progress bar runs over the placements
         (silenced by ``verbose=False``).
         """
         poses = [as_pose(p, f"poses[{i}]") for i, p in enumerate(poses)]

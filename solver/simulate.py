@@ -20,7 +20,9 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     Returns a :class:`FieldResult`. ``order`` picks P1 or P2 elements (default P2);
     ``conductivities`` overrides per tag (S/m), ``tensors`` gives anisotropic (M, 3, 3) values.
     ``method`` "fem" (finite elements) or "bem" (charge-based boundary elements on the
-    head's tissue interfaces; isotropic only, no ``order``).
+    head's tissue interfaces; isotropic only, no ``order``). ``backend`` ("auto" | "cpu" |
+    "gpu"): where the FEM assembles and solves and the primary field is summed (the BEM's
+    operator runs on the CPU).
     ``pose`` is a CoilPose or a 4×4 matrix in metres. ``check_placement`` refuses coils whose
     elements lie inside the head or whose centre is more than 30 mm from the scalp. Wrong types
     raise TypeError naming the parameter, impossible values TmsFieldError, before any solve.
@@ -46,6 +48,8 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
         options["tol"] = tol
     if order is not None:
         options["order"] = order
+    if method == "fem":
+        options["backend"] = backend
     result = FieldSolver(head, method=method, **options).solve(coil, pose, didt=didt, backend=backend)
     result.timings = {**placement, **result.timings}
     return result

@@ -83,7 +83,7 @@ def test_stiffness_and_solution_match_scikit_fem(coarse_sphere, order):
     head = coarse_sphere
     sigma = head.conductivity()
     space = FunctionSpace.on(head, order)
-    ours = assembly.stiffness(space, head.basis_gradients, head.volumes, sigma)
+    ours = assembly.stiffness(assembly.Discretisation.on(space, head, sigma))
     element = skfem.ElementTetP1() if order == 1 else skfem.ElementTetP2()
     basis = skfem.Basis(skfem.MeshTet(head.nodes.T, head.tets.T), element, intorder=2 * order)
 

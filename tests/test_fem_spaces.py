@@ -41,7 +41,7 @@ def test_space_reproduces_quadratic_and_linear_fields(coarse_sphere, order):
     x, y, z = space.dof_points.T
     phi = x**2 + y * z if order == 2 else 2 * x - y + 3 * z
     lam = np.array([0.1, 0.2, 0.3, 0.4])
-    g = assembly.gradient_at(space, coarse_sphere.basis_gradients, phi, lam)
+    g = assembly.gradient_at(assembly.Discretisation.on(space, coarse_sphere), phi, lam)
     p = np.einsum("a,mai->mi", lam, coarse_sphere.nodes[coarse_sphere.tets])
     exact = (np.column_stack([2 * p[:, 0], p[:, 2], p[:, 1]]) if order == 2
              else np.tile([2.0, -1.0, 3.0], (len(p), 1)))
@@ -57,7 +57,7 @@ def test_prolongation_embeds_p1_in_p2(coarse_sphere):
 def test_two_level_preconditioner_gives_the_same_solution(coarse_sphere):
     space = FunctionSpace.on(coarse_sphere, 2)
     sigma = coarse_sphere.conductivity()
-    matrix = assembly.stiffness(space, coarse_sphere.basis_gradients, coarse_sphere.volumes, sigma)
+    matrix = assembly.stiffness(assembly.Discretisation.on(space, coarse_sphere, sigma))
     rhs = np.random.default_rng(1).normal(size=space.n_dofs)
     plain, _ = GroundedAMGSolver(matrix, tol=1e-12).solve(rhs)
     two_level, info = GroundedAMGSolver(matrix, tol=1e-12, coarse=space.prolongation_from_p1()).solve(rhs)

@@ -75,8 +75,7 @@ def test_nan_right_hand_side_and_residual_fail_the_solve():
         solver.solve_block(np.column_stack([np.ones(n), rhs]))
     # a preconditioner that breaks down (NaN) gives a NaN residual: `residual > 10 tol` is False for
     # NaN, so this is the case the old check let through
-    solver.preconditioner = types.SimpleNamespace(matvec=lambda r: np.full_like(r, np.nan), shape=solver.matrix.shape,
-                                                  dtype=np.float64)
+    solver._cycle = types.SimpleNamespace(matvec=lambda r: np.full_like(r, np.nan))
     with pytest.raises(TmsFieldError, match="did not converge"):
         solver.solve(np.ones(n))
 

@@ -152,7 +152,7 @@ class BEMSolver(FieldSolver):
                                  f"{np.round(1e3 * placed.segment_starts[cut[0]], 2).tolist()} mm)")
 
     @primary_argument
-    def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend="auto",
+    def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend=None,
               initial: np.ndarray | None = None, check_placement: bool = True):
         """Field of ``coil`` at ``pose`` with current slope ``didt`` (A/s, or one per
         stimulator). ``primary`` ("auto" | "direct" | "fmm") and ``backend`` choose how the
@@ -164,7 +164,8 @@ class BEMSolver(FieldSolver):
         if check_placement:
             with timed(timings, "placement check"):
                 self.check_placement(coil, pose)
-        dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=primary, backend=backend)
+        dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=primary,
+                                 backend="auto" if backend is None else backend)
         with timed(timings, "primary field"):
             primary = -checked_primary(dadt(surf.centroids))
         with timed(timings, "solve"):

@@ -32,10 +32,15 @@ class FEMField:
     def order(self) -> int:
         return self.space.order
 
+    @functools.cached_property
+    def discretisation(self) -> assembly.Discretisation:
+        """The space's arrays on the CPU (fields of results are evaluated with numpy)."""
+        return assembly.Discretisation.on(self.space, self.head)
+
     def native(self, phi, dadt, points, element, bary) -> np.ndarray:
         """−∇φ − ∂A/∂t (V/m), (P, 3), at ``points`` inside ``element`` (P,) with barycentrics
         ``bary`` (P, 4) (``points`` unused: the element and barycentrics locate them)."""
-        return assembly.field_at(self.space, self.head.basis_gradients, phi, dadt, bary, element)
+        return assembly.field_at(self.discretisation, phi, dadt, bary, element)
 
     @functools.cached_property
     def recovery(self) -> PatchRecovery:
@@ -47,11 +52,11 @@ class FEMField:
 
     def recover(self, phi, dadt) -> np.ndarray:
         """Recovered E per tissue at the corners (M, 4, 3): SPR of −∇φ, minus ∂A/∂t there."""
-        space, grads = self.space, self.head.basis_gradients
+        d = self.discretisation
         if self.order == 1:
-            samples = -assembly.gradient_at(space, grads, phi, CENTROID.points[0])[:, None]
+            samples = -assembly.gradient_at(d, phi, CENTROID.points[0])[:, None]
             corners = np.broadcast_to(samples, (len(samples), 4, 3))   # constant gradient
         else:
             samples = np.zeros((len(phi), 0, 3))
-            corners = np.stack([-assembly.gradient_at(space, grads, phi, lam) for lam in np.eye(4)], axis=1)
+            corners = np.stack([-assembly.gradient_at(d, phi, lam) for lam in np.eye(4)], axis=1)
         return self.recovery(samples, corners) - dadt[self.head.tets]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ...core.backend import get_backend
 from ...core.progress import timed
 from ...head_models.tissues import check_tensors
 from ..base import FieldSolver, checked_field, checked_primary, placement_inputs, primary_argument
@@ -35,26 +36,31 @@ class FEMSolver(FieldSolver):
     tol : relative residual at which CG stops.
     options : a :class:`~tmsfield.solver.options.FEMOptions` (defaults: P2, tol 1e-8); ``order``
         and ``tol`` given here override its values. Recorded in each result's provenance.
+    backend : "auto" | "cpu" | "gpu" (or a Backend): where assembly, the CG solve and the
+        field at the elements run (core/backend.py); the multigrid hierarchy is built on the
+        CPU in every case. Results hold numpy arrays.
     """
     method = "fem"
 
     def __init__(self, head, *, order: int | None = None, conductivities: Mapping[int, float] | None = None,
-                 tensors=None, tol: float | None = None, options: FEMOptions | None = None):
+                 tensors=None, tol: float | None = None, options: FEMOptions | None = None, backend="auto"):
         if options is not None and not isinstance(options, FEMOptions):
             raise TypeError(f"options must be a FEMOptions, got {type(options).__name__}")
         self.options = options = (options or FEMOptions()).replace(order=order, tol=tol)
         order, tol = options.order, options.tol
         self.head, self.timings = head, {}
+        self.be = get_backend(backend)
         self.conductivities = dict(conductivities or {})
         with timed(self.timings, "assembly"):
             self.space = FunctionSpace.on(head, order)
             self.sigma = (head.conductivity(self.conductivities) if tensors is None
                           else check_tensors(tensors, head.n_tets))
-            matrix = assembly.stiffness(self.space, head.basis_gradients, head.volumes, self.sigma)
+            self.discretisation = assembly.Discretisation.on(self.space, head, self.sigma, self.be)
+            matrix = assembly.stiffness(self.discretisation, ground=0)
         with timed(self.timings, "preconditioner"):
             coarse = self.space.prolongation_from_p1() if order == 2 else None
-            self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol, coarse=coarse)
-        log.info("FEM P%d set up: %d tetrahedra, %d unknowns, %.2f s", order, head.n_tets,
+            self.linear = GroundedAMGSolver(matrix, ground=0, tol=tol, coarse=coarse, backend=self.be)
+        log.info("FEM P%d set up on %s: %d tetrahedra, %d unknowns, %.2f s", order, self.be.name, head.n_tets,
                  self.space.n_dofs, sum(self.timings.values()))
 
     @property
@@ -62,18 +68,19 @@ class FEMSolver(FieldSolver):
         return self.space.order
 
     @primary_argument
-    def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend="auto",
+    def solve(self, coil, pose, *, didt=1e6, primary: str = "auto", backend=None,
               initial: np.ndarray | None = None) -> FieldResult:
         """FieldResult for ``coil`` at ``pose`` with current slope ``didt`` (A/s, or one per
-        stimulator). ``primary`` ("auto" | "direct" | "fmm") and ``backend`` choose how the
-        primary field is evaluated;
+        stimulator). ``primary`` ("auto" | "direct" | "fmm") and ``backend`` (default: the
+        solver's) choose how the primary field is evaluated;
         ``initial`` (n_dofs,) starts CG from a previous potential (warm start: 45 → 37 CG
         iterations for 2 mm steps, P2 on 49k tetrahedra)."""
         coil, pose, didt = placement_inputs(coil, pose, didt)
         timings = dict(self.timings)
         dadt, dadt_centroids = self._primary(coil, pose, didt, primary, backend, timings)
         with timed(timings, "solve"):
-            phi, info = self.linear.solve(self._load(dadt), x0=initial)
+            start = None if initial is None else self.be.asarray(initial)
+            phi, info = self.linear.solve(self._load(dadt), x0=start)
         return self._result(coil, pose, didt, phi, dadt, dadt_centroids, info, timings)
 
     @primary_argument
@@ -85,8 +92,10 @@ class FEMSolver(FieldSolver):
         primaries = [self._primary(c, p, didt, primary, backend, t) for c, p, t in zip(coils, poses, timings)]
         shared = {}
         with timed(shared, "solve"):
-            rhs = np.column_stack([self._load(dadt) for dadt, _ in primaries])
-            start = self.linear.projection(rhs, np.column_stack([r.unknowns for r in previous])) if previous else None
+            xp = self.be.xp
+            rhs = xp.stack([self._load(dadt) for dadt, _ in primaries], axis=1)
+            start = (self.linear.projection(rhs, self.be.asarray(np.column_stack([r.unknowns for r in previous])))
+                     if previous else None)
             phi, infos = self.linear.solve_block(rhs, x0=start)
         for t in timings:
             t["solve"] = shared["solve"] / len(poses)
@@ -95,6 +104,7 @@ class FEMSolver(FieldSolver):
 
     def _primary(self, coil, pose, didt, primary, backend, timings):
         """∂A/∂t (V/m) at the degrees of freedom (n_dofs, 3) and, for P2, at the centroids (M, 3)."""
+        backend = self.be if backend is None else backend
         with timed(timings, "primary field"):
             # P2 reports E at centroids with the exact primary field there: interpolating ∂A/∂t
             # costs 0.18 % vs 0.14 % shell error on the 49k-tet sphere; for P1 it is immaterial
@@ -113,44 +123,46 @@ class FEMSolver(FieldSolver):
     def solve_load(self, rhs, *, initial: np.ndarray | None = None) -> tuple[np.ndarray, SolveInfo]:
         """Potential (n_dofs,) V, grounded at node 0, for the load vector ``rhs`` (n_dofs,) on the
         assembled, preconditioned system, and its CG convergence record; ``initial`` starts CG."""
-        return self.linear.solve(np.asarray(rhs, float), x0=initial)
+        be = self.be
+        phi, info = self.linear.solve(be.asarray(np.asarray(rhs, float)),
+                                      x0=None if initial is None else be.asarray(initial))
+        return be.to_numpy(phi), info
 
     def dipole_load(self, element: int, bary, moments) -> np.ndarray:
         """Load vectors (n_dofs, K) of K current dipoles ``moments`` (K, 3) A·m at one point,
         barycentric ``bary`` (4,) in ``element``: g_k = p·∇N_k(r0)."""
-        return assembly.dipole_load(self.space, self.head.basis_gradients, element, bary, moments)
+        return self.be.to_numpy(assembly.dipole_load(self.discretisation, element, bary, moments))
 
     def current_density(self, phi, bary, elements=None) -> np.ndarray:
         """Volume current density J = −σ∇φ (m, 3) A/m² of the potential ``phi`` (n_dofs,) at the
         barycentric point ``bary`` (4,) of ``elements`` (indices; None: all)."""
-        space, grads = self.space, self.head.basis_gradients
         idx = np.arange(self.head.n_tets) if elements is None else np.asarray(elements)
-        g = (assembly.gradient_at(space, grads, phi, np.asarray(bary, float), idx) if space.order == 2 else
-             np.einsum("mai,ma->mi", grads[idx], phi[space.cell_dofs[idx]]))        # P1: constant gradient
+        g = assembly.gradient_at(self.fields.discretisation, np.asarray(phi, float), bary, idx)
         sigma = self.sigma[idx]
         return -(sigma[:, None] * g if sigma.ndim == 1 else np.einsum("mij,mj->mi", sigma, g))
 
     def _load(self, dadt):
-        """Load vector (n_dofs,) of the primary field ∂A/∂t given at the degrees of freedom."""
-        return assembly.load_vector(self.space, self.head.basis_gradients, self.head.volumes, self.sigma, dadt)
+        """Load vector (n_dofs,) on the backend of the primary field ∂A/∂t (n_dofs, 3) at the DOFs."""
+        return assembly.load_vector(self.discretisation, self.be.asarray(dadt))
 
     def _result(self, coil, pose, didt, phi, dadt, dadt_centroids, info, timings) -> FieldResult:
-        """FieldResult of the potential ``phi`` (n_dofs,) and primary field of one placement."""
-        head, space = self.head, self.space
+        """FieldResult of the potential ``phi`` (n_dofs,) on the backend and the primary field
+        (numpy) of one placement."""
+        head, space, be = self.head, self.space, self.be
         with timed(timings, "E at centroids"):
             centroid = CENTROID.points[0]
             if self.order == 2:
-                E = -assembly.gradient_at(space, head.basis_gradients, phi, centroid) - dadt_centroids
+                E = -be.to_numpy(assembly.gradient_at(self.discretisation, phi, centroid)) - dadt_centroids
             else:
-                E = assembly.field_at(space, head.basis_gradients, phi, dadt, centroid)
+                E = be.to_numpy(assembly.field_at(self.discretisation, phi, be.asarray(dadt), centroid))
             checked_field(E)
+            phi = be.to_numpy(phi)
         log.info("FEM solve: %d CG iterations, residual %.1e", info.iterations, info.residual)
         provenance = base_provenance(head, coil, self.conductivities)
         provenance["anisotropic"] = self.sigma.ndim == 3
         provenance["solver"] = {"method": "fem", "order": self.order, "n_dofs": space.n_dofs,
                                 "tol": info.tol, "iterations": info.iterations, "residual": info.residual,
-                                "preconditioner": ("pyamg smoothed aggregation, V-cycle" if self.order == 1 else
-                                                   "two-level: Gauss-Seidel + SA AMG on the P1 subspace"),
+                                "backend": be.name, "preconditioner": self.linear.preconditioner_name,
                                 "recovery": ("superconvergent patch recovery per tissue" if self.order == 1 else
                                              "per-tissue patch mean of the element gradients"),
                                 "options": self.options.as_dict()}
