@@ -13,8 +13,10 @@ from . import fmm, kernels
 
 log = logging.getLogger("tmsfield")
 
-#: pairs (targets × sources) per direct-sum block: bounds memory to ~100 MB
+#: pairs (targets × sources) per direct-sum block: bounds memory to ~100 MB on the CPU; a GPU
+#: takes blocks 16× larger (~1.6 GB), so that kernel launches do not dominate
 CHUNK_PAIRS = 1 << 20
+DEVICE_CHUNK_PAIRS = 1 << 24
 #: above this many target×source pairs the CPU uses the FMM: benchmarks/results/primary_field.md
 #: measures the crossover at ~3e6 pairs (dipoles) and ~7e6 (wire segments)
 FMM_MIN_PAIRS = 5_000_000
@@ -26,8 +28,9 @@ def _direct(kernel, points, sources, be) -> np.ndarray:
     pts = be.asarray(points, dtype=xp.float64)
     srcs = [be.asarray(s, dtype=xp.float64) for s in sources]
     n_src = len(srcs[0])
-    src_block = min(n_src, CHUNK_PAIRS)
-    pt_block = max(1, CHUNK_PAIRS // src_block)
+    pairs = DEVICE_CHUNK_PAIRS if be.name == "gpu" else CHUNK_PAIRS
+    src_block = min(n_src, pairs)
+    pt_block = max(1, pairs // src_block)
     out = xp.zeros_like(pts)
     for i in range(0, len(pts), pt_block):
         r = pts[i:i + pt_block, None, :]

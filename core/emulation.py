@@ -196,6 +196,8 @@ class DeviceSparse:
     dtype = property(lambda self: self._matrix.dtype)
     T = property(lambda self: DeviceSparse(self._matrix.T))
     data = property(lambda self: DeviceArray(self._matrix.data))
+    indices = property(lambda self: DeviceArray(self._matrix.indices))
+    indptr = property(lambda self: DeviceArray(self._matrix.indptr))
 
     def __array__(self, *args, **kwargs):
         raise TypeError(IMPLICIT)

@@ -87,8 +87,8 @@ class FieldSolver(metaclass=_SolverKind):
         CoilPose or of 4×4 matrices (m). Placements are solved ``batch_size`` at a time
         (:meth:`solve_batch`); ``warm_start`` starts each batch from the previous batch's
         solutions (neighbouring poses, as in optimisation sweeps). ``primary``/``backend``
-        choose how the primary field is evaluated (``backend`` None: the solver's). A progress bar runs over the placements
-        (silenced by ``verbose=False``).
+        choose how the primary field is evaluated (``backend`` None: the solver's). A progress
+        bar runs over the placements (silenced by ``verbose=False``).
         """
         poses = [as_pose(p, f"poses[{i}]") for i, p in enumerate(poses)]
         coils = list(coil) if isinstance(coil, (list, tuple)) else [coil] * len(poses)

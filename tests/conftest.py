@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import tmsfield as tf
-from tmsfield.core.backend import gpu_available
+from tmsfield.core import backend as backend_module
+from tmsfield.core.backend import emulated_backend, gpu_available
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -43,9 +44,21 @@ def coarse_sphere():
     return tf.head_models.concentric_spheres(edge_length=0.012)
 
 
-@pytest.fixture(params=["cpu", pytest.param("gpu", marks=pytest.mark.gpu)])
+@pytest.fixture(params=["cpu", "emulated", pytest.param("gpu", marks=pytest.mark.gpu)])
 def backend(request):
-    """Each array backend; the GPU case skips where cupy finds no device (as on CI)."""
+    """Each array backend: numpy, the strict device emulation, and cupy (the GPU case skips
+    where cupy finds no device, as on CI)."""
     if request.param == "gpu" and not gpu_available():
         pytest.skip("no CUDA device usable through cupy")
-    return tf.get_backend(request.param)
+    return emulated_backend() if request.param == "emulated" else tf.get_backend(request.param)
+
+
+@pytest.fixture(params=["default", "emulated"])
+def solver_backend(request, monkeypatch):
+    """Runs a test as it is, then again with backend "auto" resolving to the strict device
+    emulation, as it resolves to cupy on a GPU machine: host/device mixing anywhere on the
+    path then fails. Solver test modules use it for every test (``pytestmark``); solvers
+    built by module- or session-scoped fixtures are shared by both runs."""
+    if request.param == "emulated":
+        monkeypatch.setattr(backend_module, "_gpu_or_reason", emulated_backend)
+    return request.param

@@ -45,6 +45,7 @@ def test_uniform_dadt_is_cancelled_exactly(ball, order):
     assert np.abs(E).max() < 1e-8 * np.linalg.norm(a0)
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 @pytest.mark.parametrize("order", [1, 2])
 def test_rotated_tensor_gives_rotated_solution(ball, order):
     rot = _rotation(7)

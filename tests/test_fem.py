@@ -42,6 +42,7 @@ def test_p1_matches_analytic_sphere(head_8mm, fem_8mm, source, max_element, max_
 
 @pytest.mark.parametrize("source,max_shell,max_interfaces", [
     ("tilted dipole", 0.0033, 0.0069), ("figure-8 (dipole model)", 0.0017, 0.0043)])
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_p2_matches_analytic_sphere(head_8mm, source, max_shell, max_interfaces):
     """Study (8 mm mesh, P2): shell 0.29 % / 0.145 %, within 2 mm of the interfaces
     0.60 % / 0.38 %; limits +15 %. P1 on the same mesh: 6.7 % / 7.1 %."""
@@ -50,6 +51,7 @@ def test_p2_matches_analytic_sphere(head_8mm, source, max_shell, max_interfaces)
     assert err["shell element"] < max_shell and err["interfaces element"] < max_interfaces
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 @pytest.mark.parametrize("order,limit", [(1, 0.107), (2, 0.0036)])
 def test_simnibs_sphere3_within_predicted_error(shared_data, order, limit):
     """SimNIBS' own sphere mesh (mean edge 10.8 mm): the study predicts P1 ≈ 9.3 % from the
@@ -60,6 +62,7 @@ def test_simnibs_sphere3_within_predicted_error(shared_data, order, limit):
     assert err["element"] < limit
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_field_is_linear_in_didt_and_conductivity_scale(coarse_sphere):
     coil = tf.coils.figure8(model="dipoles")
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
@@ -103,6 +106,7 @@ def test_stiffness_and_solution_match_scikit_fem(coarse_sphere, order):
     assert np.abs(phi - phi_sk).max() < 1e-8 * np.abs(phi_sk).max()
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_sample_and_save(coarse_sphere, tmp_path):
     coil = tf.coils.figure8(model="dipoles")
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
@@ -139,6 +143,7 @@ def test_unknown_tag_stops_simulate():
         tf.simulate(head, tf.coils.figure8(model="dipoles"), pose)
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_solve_many_reuses_setup_and_matches_single_solves(coarse_sphere):
     coil = tf.coils.figure8(model="dipoles")
     poses = [tf.CoilPose.on_head(coarse_sphere, center=c, handle=(0, 1, 0))
@@ -156,15 +161,19 @@ def test_solve_many_reuses_setup_and_matches_single_solves(coarse_sphere):
     assert block[0].provenance["solver"]["residual"] < 1e-8
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_block_cg_solves_every_column_in_fewer_iterations(coarse_sphere):
     """Block CG against one-column CG on the same system: equal, zero and distinct columns."""
     solver = tf.FieldSolver(coarse_sphere)
+    be = solver.be                                           # the CPU, or the device emulation
     coil = tf.coils.figure8(model="dipoles")
-    rhs = [solver._load(solver._primary(coil, tf.CoilPose.on_head(coarse_sphere, center=c), 1e6, "auto", "auto",
-                                        {})[0]) for c in [(0, 0, 0.095), (0.05, 0, 0.08), (0, -0.06, 0.07)]]
+    rhs = [be.to_numpy(solver._load(solver._primary(coil, tf.CoilPose.on_head(coarse_sphere, center=c), 1e6, "auto",
+                                                    None, {})[0]))
+           for c in [(0, 0, 0.095), (0.05, 0, 0.08), (0, -0.06, 0.07)]]
     B = np.column_stack([rhs[0], rhs[1], rhs[0], np.zeros_like(rhs[0]), rhs[2]])
-    phi, infos = solver.linear.solve_block(B)
-    singles = [solver.linear.solve(b) for b in B.T]
+    phi, infos = solver.linear.solve_block(be.asarray(B))
+    phi = be.to_numpy(phi)
+    singles = [(be.to_numpy(x), info) for x, info in (solver.linear.solve(be.asarray(b)) for b in B.T)]
     for column, (single, _) in zip(phi.T, singles):
         scale = max(np.abs(single).max(), 1e-30)
         assert np.abs(column - single).max() < 1e-6 * scale      # both at relative residual 1e-8
@@ -172,6 +181,7 @@ def test_block_cg_solves_every_column_in_fewer_iterations(coarse_sphere):
     assert infos[0].iterations < max(info.iterations for _, info in singles)
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_solve_many_with_several_coils_and_bad_poses(coarse_sphere):
     solver = tf.FieldSolver(coarse_sphere)
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))

@@ -104,6 +104,7 @@ def test_adm_rotations_match_direct_reciprocity(coarse_sphere, field, model):
     assert np.abs(adm - direct).max() < 1e-4 * np.abs(direct).max()
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_optimize_placement_finds_and_verifies_the_best_pose(coarse_sphere, solver):
     coil = tf.coils.figure8()
     target = np.array([0.01, 0.0, 0.075])
@@ -118,6 +119,7 @@ def test_optimize_placement_finds_and_verifies_the_best_pose(coarse_sphere, solv
     assert "evaluations" in res.summary() and res.timings["rotations"] > 0
 
 
+@pytest.mark.usefixtures("solver_backend")   # also through the device emulation
 def test_magnitude_objective_uses_three_directions(coarse_sphere, solver):
     res = tf.optimize_placement(coarse_sphere, tf.coils.figure8(), (0.01, 0.0, 0.075), solver=solver,
                                 n_positions=1, angle_step_deg=30.0, verify=False, verbose=False)

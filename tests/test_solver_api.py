@@ -17,6 +17,9 @@ from tmsfield.solver.bem import BEMSolver, charge_field
 from tmsfield.solver.bem import solver as bem_solver
 from tmsfield.solver.fem.solver import FEMSolver
 
+#: every test runs on the default backend and again through the strict device emulation
+pytestmark = pytest.mark.usefixtures("solver_backend")
+
 ROOT = Path(tf.__file__).parent
 COIL = tf.coils.figure8(model="dipoles", dipole_cell=0.006)
 

@@ -60,15 +60,16 @@ class GroundedAMGSolver:
         self.be = be = get_backend(backend)
         self.n, self.tol, self.ground = matrix.shape[0], tol, ground
         self.matrix = _grounded(be, matrix, ground)
-        host = be.sparse_to_host(self.matrix)
         if coarse is None:
+            host = be.sparse_to_host(self.matrix)
             self.hierarchy = pyamg.smoothed_aggregation_solver(host, symmetry="symmetric", max_coarse=MAX_COARSE)
             fine = []
         else:
-            self.prolongation = coarse.tocsr()
-            galerkin = (self.prolongation.T @ host @ self.prolongation).tocsr()
+            prolongation = coarse.tocsr()
+            self.prolongation = be.sparse.csr_matrix(prolongation) if be.on_device else prolongation
+            galerkin = be.sparse_to_host((self.prolongation.T @ self.matrix @ self.prolongation).tocsr())
             self.hierarchy = pyamg.smoothed_aggregation_solver(galerkin, symmetry="symmetric", max_coarse=MAX_COARSE)
-            fine = [(host, self.prolongation)]
+            fine = [(self.matrix, self.prolongation)]
         if be.on_device:
             levels = fine + [(level.A, level.P) for level in self.hierarchy.levels[:-1]]
             self._device = Multigrid(levels, self.hierarchy.levels[-1].A, be)

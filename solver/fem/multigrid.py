@@ -24,9 +24,10 @@ DEGREE = 2
 class Multigrid:
     """V-cycle preconditioner on backend ``be``.
 
-    ``levels``: [(A_l, P_l)] host scipy matrices of each level but the coarsest (A_l (n_l, n_l)
-    symmetric positive definite, P_l (n_l, n_{l+1}) prolongation); ``coarsest``: its host
-    matrix, inverted densely (pyamg's ``max_coarse`` keeps it small). Calling it on residuals
+    ``levels``: [(A_l, P_l)] of each level but the coarsest (A_l (n_l, n_l) symmetric positive
+    definite, P_l (n_l, n_{l+1}) prolongation), scipy matrices (copied to ``be``) or sparse
+    matrices of ``be`` already; ``coarsest``: its host matrix, inverted densely (pyamg's
+    ``max_coarse`` keeps it small). Calling it on residuals
     (n_0,) or (n_0, k) of ``be`` returns the preconditioned vectors.
     """
 
@@ -51,18 +52,21 @@ class _Level:
     """One level's matrices on the backend and its Chebyshev smoother."""
 
     def __init__(self, A, P, be):
-        A = A.tocsr()
-        diagonal = A.diagonal()
-        if not (diagonal > 0).all():
+        import scipy.sparse
+        xp = be.xp
+
+        def on_backend(matrix):
+            matrix = matrix.tocsr()
+            return be.sparse.csr_matrix(matrix) if be.on_device and scipy.sparse.issparse(matrix) else matrix
+        self.A, self.P = on_backend(A), on_backend(P)
+        self.R = self.P.T.tocsr()
+        diagonal = self.A.diagonal()
+        if not bool((diagonal > 0).all()):
             raise ValueError("multigrid level with a non-positive diagonal: the matrix is not SPD")
-        self.upper = float((abs(A) @ np.ones(A.shape[0]) / diagonal).max())          # Gershgorin bound
+        absolute = be.sparse.csr_matrix((xp.abs(self.A.data), self.A.indices, self.A.indptr), shape=self.A.shape)
+        self.upper = float((absolute @ xp.ones(self.A.shape[0]) / diagonal).max())     # Gershgorin bound
         self.lower = LOWER_FRACTION * self.upper
-        self.xp = be.xp
-        self.A = be.sparse.csr_matrix(A)
-        self.P = be.sparse.csr_matrix(P.tocsr())
-        self.R = be.sparse.csr_matrix(P.T.tocsr())
-        inverse = be.asarray(1.0 / diagonal)
-        self.inverse_diagonal = inverse
+        self.inverse_diagonal = 1.0 / diagonal
 
     def smooth(self, f, x):
         """DEGREE Chebyshev steps for A x = f from ``x`` (None: zero), Jacobi-preconditioned
