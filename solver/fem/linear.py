@@ -111,9 +111,10 @@ class GroundedAMGSolver:
         """Galerkin projection (N, k) of the solutions of ``rhs`` (N, k) onto the span of the
         columns of ``basis`` (N, m), e.g. earlier solutions: the best start in that span in
         the energy norm (earlier placements nearby: 47 → 34–42 CG iterations, P2, 194k)."""
-        xp = self.be.xp
+        host = self.be.to_numpy
         KV = self.matrix @ basis
-        return basis @ xp.linalg.lstsq(basis.T @ KV, basis.T @ self._grounded_rhs(rhs), rcond=1e-12)[0]
+        coefficients = np.linalg.lstsq(host(basis.T @ KV), host(basis.T @ self._grounded_rhs(rhs)), rcond=1e-12)[0]
+        return basis @ self.be.asarray(coefficients)
 
     def solve_block(self, rhs, x0=None) -> tuple:
         """Solutions (N, k) with row ``ground`` = 0 for right-hand sides (N, k), and one
@@ -138,18 +139,21 @@ class GroundedAMGSolver:
             R = B - K @ X
         W = self._precondition(R)
         iterations = 0
+        # the k × k algebra (Gram matrices, their solves) runs on the host: on a GPU, a
+        # handful of tiny dense solves per iteration cost more in latency than the sparse work
+        host, up = self.be.to_numpy, self.be.asarray
         while iterations < MAX_ITER and float((xp.linalg.norm(R, axis=0) / scale).max()) >= self.tol:
-            P = _orthonormal_columns(xp, W)               # search directions
+            P = W @ up(_orthonormalising(host(W.T @ W)))   # search directions
             if P.shape[1] == 0:
                 break
             KP = K @ P
-            G = P.T @ KP
-            alpha = xp.linalg.solve(G, P.T @ R)
+            G = host(P.T @ KP)
+            alpha = up(np.linalg.solve(G, host(P.T @ R)))
             X += P @ alpha
             R -= KP @ alpha
             iterations += 1
             Z = self._precondition(R)
-            W = Z - P @ xp.linalg.solve(G, KP.T @ Z)      # K-conjugate to P
+            W = Z - P @ up(np.linalg.solve(G, host(KP.T @ Z)))     # K-conjugate to P
         residuals = self.be.to_numpy(xp.linalg.norm(B - K @ X, axis=0)) / norms
         if not (residuals <= 10 * self.tol).all():                 # NaN fails too
             raise TmsFieldError(f"block CG did not converge: relative residual {residuals.max():.2e} after "
@@ -176,13 +180,13 @@ def _grounded(be, matrix, ground: int):
 DEPENDENT = 1e-12
 
 
-def _orthonormal_columns(xp, W):
-    """An orthonormal basis (n, r) of the columns of ``W`` (n, k), dropping dependent ones;
-    none when ``W`` is not finite (a preconditioner breakdown: the solve then fails its check)."""
-    gram = W.T @ W
-    if not bool(xp.isfinite(gram).all()):
-        return W[:, :0]
-    eigenvalues, vectors = xp.linalg.eigh(gram)
-    largest = float(eigenvalues.max())
-    keep = eigenvalues > DEPENDENT * largest if largest > 0 else xp.zeros(len(eigenvalues), dtype=bool)
-    return W @ (vectors[:, keep] / xp.sqrt(eigenvalues[keep]))
+def _orthonormalising(gram: np.ndarray) -> np.ndarray:
+    """C (k, r) such that W C is an orthonormal basis of the columns of W, from their Gram
+    matrix Wᵀ W (k, k), dropping dependent columns; r = 0 when the Gram matrix is not finite
+    (a preconditioner breakdown: the solve then fails its convergence check)."""
+    if not np.isfinite(gram).all():
+        return np.zeros((len(gram), 0))
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    largest = eigenvalues.max()
+    keep = eigenvalues > DEPENDENT * largest if largest > 0 else np.zeros(len(eigenvalues), dtype=bool)
+    return vectors[:, keep] / np.sqrt(eigenvalues[keep])

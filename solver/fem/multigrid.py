@@ -7,7 +7,7 @@ so it runs on a GPU and on many right-hand sides at once. The same pre- and post
 polynomial keeps the cycle symmetric positive definite, as CG needs.
 
 Chebyshev smoothing (e.g. Adams et al. 2003, "Parallel multigrid smoothing: polynomial versus
-Gauss–Seidel") targets the upper part [λ_max·LOWER_FRACTION, λ_max] of the spectrum of
+Gauss–Seidel") targets the upper part [LOWER_FRACTION·λ_max, λ_max] of the spectrum of
 D⁻¹A, with λ_max bounded above by Gershgorin's circle theorem (a safe bound: an underestimate
 would make the smoother amplify the highest modes).
 """
@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Chebyshev smoothing interval [LOWER_FRACTION·λ_max, λ_max] of D⁻¹A (hypre's default 0.3)
-LOWER_FRACTION = 0.3
-#: Chebyshev polynomial degree per smoothing step
+#: Chebyshev smoothing interval [LOWER_FRACTION·λ_max, λ_max] of D⁻¹A. Measured (CG to 1e-8, 155k-
+#: tetrahedron sphere, P1 / P2 iterations): 0.3 (hypre's default) 64 / 63, 0.1 55 / 53, 0.05 54 / 52,
+#: 0.02 55 / 52
+LOWER_FRACTION = 0.1
+#: Chebyshev polynomial degree per smoothing step: degree 3 took 45 / 44 iterations, degree 4
+#: 40 / 39 (fraction 0.1), each for 1.5× / 2× the smoothing work of degree 2
 DEGREE = 2
 
 
