@@ -66,7 +66,7 @@ def best_time(fn):
 
 def run_scaling(facets: int) -> dict:
     import tmsfield as tf
-    from tmsfield.solver.bem.charge_field import ChargeField, _direct
+    from tmsfield.solver.bem.charge_field import ChargeField, direct_sums
     from tmsfield.solver.bem.interfaces import Interfaces
     from tmsfield.solver.bem.solver import BEMSolver
     surf_list = surfaces(facets)
@@ -95,7 +95,7 @@ def run_scaling(facets: int) -> dict:
     if surf.n_facets <= DIRECT_MAX_FACETS:
         sources, q = charges._point_charges(density)
         t0 = time.perf_counter()
-        far = _direct(sources, q, sources, "field")
+        far = direct_sums(sources, q, sources, "field")
         row["direct_s"] = time.perf_counter() - t0
         exact = np.einsum("ki,ki->k", far, surf.normals) + near @ density
         row["fmm_vs_direct"] = float(np.linalg.norm(fast - exact) / np.linalg.norm(exact))

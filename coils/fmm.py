@@ -42,7 +42,8 @@ def _curl(grad: np.ndarray) -> np.ndarray:
 
 
 def dipoles(points, positions, moments, field: str, eps: float | None = None) -> np.ndarray:
-    """Σ over dipoles of kernels.dipole_a ("A") or kernels.dipole_b ("B") at ``points``, (N, 3)."""
+    """Σ over dipoles of m × R/R³ ("A", as primary._dipole_potential) or kernels.dipole_b ("B") at
+    ``points``, (N, 3)."""
     eps = FMM_EPS[field] if eps is None else eps
     if field == "A":
         # (m × R)_i = v_i·R with v_x = (0, −m_z, m_y), v_y = (m_z, 0, −m_x), v_z = (−m_y, m_x, 0):

@@ -14,13 +14,6 @@ def _cross(xp, a, b):
                      a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
 
 
-def dipole_a(xp, r, pos, moment):
-    """m × R / |R|³ with R = r − pos (vector potential of a dipole / (μ0/4π))."""
-    d = r - pos
-    inv_r3 = xp.sum(d * d, axis=-1) ** -1.5
-    return _cross(xp, moment, d) * inv_r3[..., None]
-
-
 def dipole_b(xp, r, pos, moment):
     """3R(m·R)/|R|⁵ − m/|R|³ (magnetic flux density of a dipole / (μ0/4π))."""
     d = r - pos

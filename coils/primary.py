@@ -8,6 +8,7 @@ import numpy as np
 from ..core.backend import get_backend
 from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
+from ..core.pairwise import cross, inverse_power_sums
 from ..core.units import MU0_OVER_4PI
 from . import fmm, kernels
 
@@ -40,6 +41,14 @@ def _direct(kernel, points, sources, be) -> np.ndarray:
     return be.to_numpy(out)
 
 
+def _dipole_potential(points, positions, moments, be) -> np.ndarray:
+    """Σ m × (r − p)/|r − p|³ = U(r) × r − V(r) with U = Σ m/|r − p|³, V = Σ (m × p)/|r − p|³:
+    two tiled matrix products per block (core/pairwise.py) instead of (T, S, 3) temporaries."""
+    weights = np.hstack([moments, np.cross(moments, positions)])
+    sums = inverse_power_sums(points, positions, {3: weights}, be)[3]
+    return be.to_numpy(cross(be.xp, sums[:, :3], be.asarray(points, dtype=be.xp.float64)) - sums[:, 3:])
+
+
 def _choose(method: str, n_points: int, n_sources: int, backend) -> tuple[str, object]:
     check_choice(method, METHODS, "method")
     be = get_backend(backend)
@@ -69,7 +78,8 @@ def _field(coil, points, field: str, method: str, backend) -> np.ndarray:
             out += fmm.segments(points, *seg, field)
     else:
         if len(dip[0]):
-            out += _direct(kernels.dipole_a if field == "A" else kernels.dipole_b, points, dip, be)
+            out += (_dipole_potential(points, *dip, be) if field == "A" else
+                    _direct(kernels.dipole_b, points, dip, be))
         if len(seg[0]):
             out += _direct(kernels.segment_a if field == "A" else kernels.segment_b, points, seg, be)
     return MU0_OVER_4PI * out

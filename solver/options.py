@@ -10,7 +10,7 @@ from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 
 #: the BEM's far-field summation at the collocation points (see :class:`BEMOptions`)
-FAR_FIELDS = ("auto", "dense", "fmm")
+FAR_FIELDS = ("auto", "dense", "fmm", "direct")
 #: observation points per facet available for the BEM's near-field rows (solver/bem/quadrature.py)
 NEAR_RULES = (1, 3, 6)
 
@@ -69,7 +69,8 @@ class BEMOptions(_Options):
     ilu_drop_tol: float = 1e-2
     ilu_fill: float = 1.0
     #: how the collocation operator sums the far field: "dense" (precomputed matrix), "fmm"
-    #: (fmm3dpy), or "auto" (dense up to ``dense_max_facets`` facets)
+    #: (fmm3dpy), "direct" (tiled O(N²) sums on the solver's backend: what a GPU does), or "auto"
+    #: (on a GPU direct; else dense up to ``dense_max_facets`` facets, then fmm)
     far_field: str = "auto"
     #: pairs closer than this many facet sizes (longest edge) are integrated exactly. The
     #: point-charge remainder is an operator error (on the solved charges) of 7.7e-3 at 2 sizes,

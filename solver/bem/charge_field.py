@@ -17,8 +17,10 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
+from ...core.backend import get_backend
 from ...core.errors import TmsFieldError
 from ...core.fmm import kernel_scale, lfmm3d
+from ...core.pairwise import inverse_power_sums
 from ..options import BEMOptions
 from . import integrals
 from .quadrature import TRIANGLE_RULES
@@ -38,21 +40,25 @@ class ChargeField:
     ``options`` (a :class:`BEMOptions`, default BEMOptions()) gives the far-field summation,
     near-field factor and rule and the FMM precision; ``far_field``, ``near_factor``, ``eps``
     (the FMM precision) and ``near_rule`` override single settings. ``far_field``: how the
-    collocation operator sums the far field: "dense" (precomputed matrix), "fmm" (fmm3dpy), or
-    "auto" (dense up to ``options.dense_max_facets`` facets). The near field at the centroids
-    is built once and reused for every right-hand side.
+    collocation operator sums the far field: "dense" (precomputed matrix), "fmm" (fmm3dpy),
+    "direct" (tiled direct sums on ``backend``), or "auto" (direct on a GPU, else dense up to
+    ``options.dense_max_facets`` facets, then fmm). The near field at the centroids is built
+    once (on the CPU) and reused for every right-hand side.
     """
 
     def __init__(self, interfaces, *, far_field: str | None = None, near_factor: float | None = None,
-                 eps: float | None = None, near_rule: int | None = None, options: BEMOptions | None = None):
+                 eps: float | None = None, near_rule: int | None = None, options: BEMOptions | None = None,
+                 backend="cpu"):
         options = (options or BEMOptions()).replace(far_field=far_field, near_factor=near_factor, fmm_eps=eps,
                                                     near_rule=near_rule)
         self.options, self.interfaces = options, interfaces
+        self.be = get_backend(backend)
         self.near_factor, self.eps, self.near_rule = options.near_factor, options.fmm_eps, options.near_rule
         self._tree = None
         self.far_field = options.far_field
         if self.far_field == "auto":
-            self.far_field = "dense" if interfaces.n_facets <= options.dense_max_facets else "fmm"
+            self.far_field = ("direct" if self.be.name == "gpu" else
+                              "dense" if interfaces.n_facets <= options.dense_max_facets else "fmm")
 
     # --- far field: point charges at the centroids ------------------------------------
     def _point_charges(self, density):
@@ -60,11 +66,14 @@ class ChargeField:
         return s.centroids, density * s.areas / (4 * np.pi)
 
     def _far(self, targets, density, kind: str):
-        """Point-charge sums at ``targets`` (None: at the centroids, self excluded)."""
+        """Point-charge sums at ``targets`` (None: at the centroids, self excluded), numpy."""
         sources, charges = self._point_charges(density)
-        if targets is None or len(targets) * len(sources) > self.options.fmm_min_pairs:
+        direct = self.far_field == "direct" or (targets is not None and
+                                                len(targets) * len(sources) <= self.options.fmm_min_pairs)
+        if not direct:
             return _fmm(sources, charges, targets, kind, self.eps)
-        return _direct(sources, charges, targets, kind)
+        be = self.be if self.far_field == "direct" else get_backend("cpu")
+        return be.to_numpy(direct_sums(sources, charges, sources if targets is None else targets, kind, be))
 
     @functools.cached_property
     def _dense_far(self) -> np.ndarray:
@@ -174,8 +183,25 @@ class ChargeField:
         """n·E at every facet centroid (principal value), (K,) V/m, for densities (K,) V/m."""
         if self.far_field == "dense":
             return self._dense_far @ density.astype(np.float32) + self.near_exact @ density
+        if self.far_field == "direct":
+            return self._device_normal_field(density)
         far = self._far(None, density, "field")
         return np.einsum("ki,ki->k", far, self.interfaces.normals) + self.near_matrix @ density
+
+    @functools.cached_property
+    def _device_arrays(self):
+        """Centroids, normals, areas/(4π) and the near-field correction on the backend."""
+        s, be = self.interfaces, self.be
+        return (be.asarray(s.centroids), be.asarray(s.normals), be.asarray(s.areas / (4 * np.pi)),
+                be.sparse.csr_matrix(self.near_matrix) if be.on_device else self.near_matrix)
+
+    def _device_normal_field(self, density):
+        """n·E at the centroids with the far field summed directly on the backend: the whole
+        collocation product runs there; numpy in and out (for scipy's GMRES)."""
+        centroids, normals, weights, near = self._device_arrays
+        rho = self.be.asarray(density)
+        far = direct_sums(centroids, rho * weights, centroids, "field", self.be)
+        return self.be.to_numpy((far * normals).sum(axis=1) + near @ rho)
 
     def field(self, points, density: np.ndarray) -> np.ndarray:
         """E (P, 3) in V/m of the charges at ``points`` (P, 3) m (off the facets)."""
@@ -212,16 +238,15 @@ def _fmm(sources, charges, targets, kind: str, eps: float):
     return scale * np.asarray(pot) if kind == "potential" else -scale * np.asarray(grad).T
 
 
-def _direct(sources, charges, points, kind: str):
-    """Blocked direct sums of Σ q/r or Σ q (r − c)/r³ at ``points``; coincident pairs skipped."""
-    out = np.zeros(len(points)) if kind == "potential" else np.zeros((len(points), 3))
-    block = max(1, CHUNK_PAIRS // max(len(sources), 1))
-    for i in range(0, len(points), block):
-        d = points[i:i + block, None, :] - sources[None]
-        r = np.linalg.norm(d, axis=2)
-        inv = np.divide(1.0, r, out=np.zeros_like(r), where=r > 0)
-        if kind == "potential":
-            out[i:i + block] = inv @ charges
-        else:
-            out[i:i + block] = np.einsum("psi,ps->pi", d, inv ** 3 * charges)
-    return out
+def direct_sums(sources, charges, points, kind: str, backend="cpu"):
+    """Σ q/r (kind "potential", (P,)) or Σ q (r − c)/r³ ("field", (P, 3)) of point ``charges`` (S,)
+    at ``sources`` (S, 3), at ``points`` (P, 3), summed directly on ``backend`` (arrays of it are
+    returned); coincident pairs (a point with itself) skipped."""
+    be = get_backend(backend)
+    xp = be.xp
+    q = be.asarray(charges, dtype=xp.float64)
+    if kind == "potential":
+        return inverse_power_sums(points, sources, {1: q[:, None]}, be)[1][:, 0]
+    c = be.asarray(sources, dtype=xp.float64)
+    sums = inverse_power_sums(points, c, {3: xp.concatenate([q[:, None], q[:, None] * c], axis=1)}, be)[3]
+    return be.asarray(points, dtype=xp.float64) * sums[:, :1] - sums[:, 1:]

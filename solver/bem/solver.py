@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ...core.backend import get_backend
 from ...core.errors import PlacementError, TmsFieldError
 from ...core.progress import timed
 from ...head_models.mesh import HeadMesh
@@ -52,11 +53,15 @@ class BEMSolver(FieldSolver):
     tol : GMRES relative residual.   far_field : "auto" | "dense" | "fmm" (see ChargeField).
     near_rule : observation points per facet (1, 3 or 6) over which the near-field rows are
         averaged (see ChargeField). These three, when given, override ``options``.
+    backend : "auto" | "cpu" | "gpu": where the collocation product runs when the far field is
+        "direct" (``far_field="auto"`` picks it on a GPU), and the primary field's direct sums.
+        The near field, its ILU and GMRES run on the CPU.
     """
     method = "bem"
 
     def __init__(self, head, *, conductivities: Mapping[int, float] | None = None, tol: float | None = None,
-                 far_field: str | None = None, near_rule: int | None = None, options: BEMOptions | None = None):
+                 far_field: str | None = None, near_rule: int | None = None, options: BEMOptions | None = None,
+                 backend="auto"):
         if options is not None and not isinstance(options, BEMOptions):
             raise TypeError(f"options must be a BEMOptions, got {type(options).__name__}")
         self.options = options = (options or BEMOptions()).replace(tol=tol, far_field=far_field, near_rule=near_rule)
@@ -73,7 +78,8 @@ class BEMSolver(FieldSolver):
                 self.interfaces = Interfaces.from_head(head, conductivities)
             else:
                 raise TmsFieldError(f"BEMSolver needs a HeadMesh or Interfaces, got {type(head).__name__}")
-        self.charges = ChargeField(self.interfaces, options=options)
+        self.be = get_backend(backend)
+        self.charges = ChargeField(self.interfaces, options=options, backend=self.be)
         surf = self.interfaces
         with timed(self.timings, "near field"):
             near = self.charges.near_matrix
@@ -165,7 +171,7 @@ class BEMSolver(FieldSolver):
             with timed(timings, "placement check"):
                 self.check_placement(coil, pose)
         dadt = functools.partial(coil.dadt, pose=pose, didt=didt, method=primary,
-                                 backend="auto" if backend is None else backend)
+                                 backend=self.be if backend is None else backend)
         with timed(timings, "primary field"):
             primary = -checked_primary(dadt(surf.centroids))
         with timed(timings, "solve"):
@@ -176,6 +182,7 @@ class BEMSolver(FieldSolver):
                                 "iterations": iterations, "residual": residual,
                                 "formulation": "charge-based, collocation at centroids, GMRES",
                                 "far_field": self.charges.far_field, "near_factor": self.charges.near_factor,
+                                "backend": self.be.name,
                                 "options": self.options.as_dict()}
         didt_tuple = tuple(float(v) for v in np.atleast_1d(didt))
         if self.head is None:
