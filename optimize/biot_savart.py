@@ -17,6 +17,8 @@ import dataclasses
 
 import numpy as np
 
+from ..core.backend import get_backend
+from ..core.pairwise import cross, inverse_power_sums
 from ..core.units import MU0_OVER_4PI
 from ..solver.fem.elements import CENTROID, DEGREE2, Quadrature
 
@@ -96,9 +98,12 @@ class VolumeCurrents:
     def n_directions(self) -> int:
         return len(self.dipole_moments)
 
-    def fields(self, points, *, want: str = "B", eps: float = FMM_EPS) -> dict:
+    def fields(self, points, *, want: str = "B", eps: float = FMM_EPS, backend="cpu") -> dict:
         """{"A": (K, N, 3) T·m per A·m, "B": (K, N, 3) T per A·m} at ``points`` (N, 3) m
-        (``want`` "A", "B" or "AB"), dipole term included."""
+        (``want`` "A", "B" or "AB"), dipole term included: by the FMM (fmm3dpy, precision ``eps``)
+        or, when ``backend`` is a GPU, by direct sums there (:meth:`fields_direct`)."""
+        if get_backend(backend).name == "gpu":
+            return self.fields_direct(points, want=want, backend=backend)
         from ..core.fmm import kernel_scale, lfmm3d
         points = np.atleast_2d(np.asarray(points, float))
         k, n = self.n_directions, len(points)
@@ -126,21 +131,33 @@ class VolumeCurrents:
             result["B"] = curl * scale + MU0_OVER_4PI * primary
         return result
 
-    def fields_direct(self, points, *, want: str = "B") -> dict:
-        """As :meth:`fields` by a direct O(N·Q) sum (for tests on small cases)."""
+    def fields_direct(self, points, *, want: str = "B", backend="cpu") -> dict:
+        """As :meth:`fields` by direct sums over all (point, quadrature point) pairs on
+        ``backend`` (core/pairwise.py; numpy out): A = Σ s/|r − q|, B = Σ s × (r − q)/|r − q|³ =
+        U × r − V with U = Σ s/|r − q|³, V = Σ (s × q)/|r − q|³."""
+        be = get_backend(backend)
+        xp = be.xp
         points = np.atleast_2d(np.asarray(points, float))
-        res = {"A": [], "B": []}
-        for p in points:
-            d = p - self.points
-            r = np.linalg.norm(d, axis=1)
-            res["A"].append(np.einsum("kqi,q->ki", self.strengths, 1 / r))
-            res["B"].append((np.cross(self.strengths, d[None]) / r[None, :, None] ** 3).sum(axis=1))
+        k, n = self.n_directions, len(points)
+        s = self.strengths.transpose(1, 0, 2)                                       # (Q, K, 3)
+        weights = {}
+        if "A" in want:
+            weights[1] = s.reshape(len(s), -1)
+        if "B" in want:
+            weights[3] = np.hstack([s.reshape(len(s), -1), np.cross(s, self.points[:, None]).reshape(len(s), -1)])
+        sums = inverse_power_sums(points, self.points, weights, be)
         d = points - self.dipole_position
         dist = np.linalg.norm(d, axis=1)[:, None]
-        A = MU0_OVER_4PI * (np.stack(res["A"], axis=1) + self.dipole_moments[:, None] / dist[None])
-        B = MU0_OVER_4PI * (np.stack(res["B"], axis=1)
-                            + np.cross(self.dipole_moments[:, None, :], d[None]) / dist[None] ** 3)
-        return {key: val for key, val in (("A", A), ("B", B)) if key in want}
+        result = {}
+        if "A" in want:
+            A = be.to_numpy(sums[1]).reshape(n, k, 3).transpose(1, 0, 2)
+            result["A"] = MU0_OVER_4PI * (A + self.dipole_moments[:, None] / dist[None])
+        if "B" in want:
+            U, V = sums[3][:, :3 * k].reshape(n * k, 3), sums[3][:, 3 * k:].reshape(n * k, 3)
+            r = xp.repeat(be.asarray(points), k, axis=0)
+            B = be.to_numpy(cross(xp, U, r) - V).reshape(n, k, 3).transpose(1, 0, 2)
+            result["B"] = MU0_OVER_4PI * (B + np.cross(self.dipole_moments[:, None, :], d[None]) / dist[None] ** 3)
+        return result
 
 
 def _near_surface(head, factor: float) -> np.ndarray:

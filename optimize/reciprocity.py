@@ -94,7 +94,7 @@ class ReciprocityField:
 
     def fields(self, points, *, want: str = "AB", eps: float = FMM_EPS) -> dict:
         """Reciprocal {"A", "B"} (K, N, 3) per unit dipole at ``points`` (N, 3) m."""
-        return self.currents.fields(points, want=want, eps=eps)
+        return self.currents.fields(points, want=want, eps=eps, backend=self.solver.be)
 
     def evaluate(self, coil, poses, *, didt=1e6, eps: float = FMM_EPS) -> np.ndarray:
         """E·d (V/m) at the target, (P, K), for ``coil`` at each of ``poses`` (CoilPose or
