@@ -16,7 +16,18 @@ Sections (``--sections``, default all):
   one placement only (``--cpu-p2`` off skips it).
 - ``cunibs``: cuNIBS (benchmarks/gpu_cunibs.py) P1 on the same mesh and coil, if it imports:
   setup, time per placement, and |E| agreement with our P1 on the GPU.
+- ``bem``: BEMSolver on ``--surfaces`` (3 nested spheres, ≈200k facets): set-up stages, one
+  collocation product (GPU direct far field vs the CPU's fmm3dpy, same near field) and one
+  GMRES solve on the GPU; the CPU solve is given as GMRES iterations × the CPU product.
+- ``adm``: ``optimize_placement`` (reciprocity + ADM, 100 positions × 360 handle angles) on
+  ``--adm-mesh`` with a P2 FEMSolver on the GPU (reciprocal fields on the grids: direct sums)
+  and on the CPU (FMM): evaluations per second and agreement of the two maps.
 - ``tests``: the GPU-marked tests (``pytest -m gpu``).
+
+Each GPU section first runs a small warm-up so that cupy's one-off kernel compilation (cached
+on disk afterwards) is reported apart (``cold_start_s``) from the timings.
+``--dry-run`` runs the whole script on a machine without a GPU, with the device emulation in
+place of cupy and small inputs: it checks the script, not speed.
 
 Writes ``gpu.json`` and ``gpu.md`` to ``--out``.
 """
@@ -38,14 +49,18 @@ import tmsfield as tf
 from tmsfield.head_models.mesh import HeadMesh
 
 DIDT = 1e6
+#: the GPU side: "gpu", or the device emulation under --dry-run (set once in main)
+GPU: object = "gpu"
+DRY_RUN = False
 CENTRES = [(0.0, 0.0, 0.095), (0.02, 0.0, 0.093), (0.0, 0.02, 0.093), (-0.02, 0.0, 0.093), (0.0, -0.02, 0.093),
            (0.03, 0.03, 0.085), (-0.03, 0.03, 0.085), (0.03, -0.03, 0.085), (-0.03, -0.03, 0.085),
            (0.04, 0.0, 0.086)]
 
 
 def _sync():
-    import cupy
-    cupy.cuda.Device().synchronize()
+    if not DRY_RUN:
+        import cupy
+        cupy.cuda.Device().synchronize()
 
 
 def _clock(function, *args, **kwargs):
@@ -57,6 +72,10 @@ def _clock(function, *args, **kwargs):
 
 
 def device_description() -> dict:
+    if DRY_RUN:
+        return {"gpu": "none (dry run: device emulation)", "gpu_memory_gb": 0, "cupy": "-", "cuda_runtime": "-",
+                "numpy": np.__version__, "python": platform.python_version(), "cpu": platform.processor(),
+                "cpu_cores_usable": len(os.sched_getaffinity(0)), "cpu_cores_machine": os.cpu_count()}
     import cupy
     props = cupy.cuda.runtime.getDeviceProperties(0)
     name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
@@ -82,13 +101,13 @@ def section_primary(args) -> dict:
     from tmsfield.coils.primary import vector_potential
     coil = dipole_coil(2000)
     rng = np.random.default_rng(0)
-    points = rng.uniform(-0.09, 0.09, size=(1_000_000, 3)) * [1, 1, 0.5]
-    vector_potential(coil, points[:1000], method="direct", backend="gpu")                 # warm-up (kernels)
-    gpu, t_gpu = _clock(vector_potential, coil, points, method="direct", backend="gpu")
+    points = rng.uniform(-0.09, 0.09, size=(20_000 if DRY_RUN else 1_000_000, 3)) * [1, 1, 0.5]
+    vector_potential(coil, points[:1000], method="direct", backend=GPU)                   # warm-up (kernels)
+    gpu, t_gpu = _clock(vector_potential, coil, points, method="direct", backend=GPU)
     start = time.perf_counter()
     fmm = vector_potential(coil, points, method="fmm", backend="cpu")
     t_fmm = time.perf_counter() - start
-    subset = 50_000
+    subset = min(10_000, len(points))
     start = time.perf_counter()
     direct = vector_potential(coil, points[:subset], method="direct", backend="cpu")
     t_direct = (time.perf_counter() - start) * len(points) / subset
@@ -107,12 +126,12 @@ def load_mesh(path: str) -> HeadMesh:
 
 def fem_case(head, coil, poses, order: int, backend: str, *, batched: bool = True, second: bool = True) -> dict:
     """Setup, first and next placement, batch of 8 per placement; E of the first placement."""
-    sync = _sync if backend == "gpu" else (lambda: None)
+    sync = _sync if backend is GPU else (lambda: None)
     sync()
     start = time.perf_counter()
     solver = tf.FieldSolver(head, order=order, backend=backend)
     sync()
-    out = {"backend": backend, "order": order, "setup_s": time.perf_counter() - start,
+    out = {"backend": getattr(backend, "name", backend), "order": order, "setup_s": time.perf_counter() - start,
            "setup_stages": {k: round(v, 3) for k, v in solver.timings.items()}, "n_dofs": solver.n_dofs}
     start = time.perf_counter()
     first = solver.solve(coil, poses[0], didt=DIDT)
@@ -135,14 +154,25 @@ def fem_case(head, coil, poses, order: int, backend: str, *, batched: bool = Tru
     return out
 
 
+def warm_up(args) -> float:
+    """One small P1 and P2 solve on the GPU: cupy compiles its kernels on first use."""
+    start = time.perf_counter()
+    head = load_mesh(args.adm_mesh)
+    pose = tf.CoilPose.on_head(head, center=CENTRES[0])
+    for order in (1, 2):
+        tf.FieldSolver(head, order=order, backend=GPU).solve(tf.coils.figure8(model="dipoles"), pose, didt=DIDT)
+    return time.perf_counter() - start
+
+
 def section_fem(args) -> dict:
+    cold = warm_up(args)
     head = load_mesh(args.mesh)
     coil = tf.coils.figure8(model="dipoles")
     poses = [tf.CoilPose.on_head(head, center=c) for c in CENTRES]
     out = {"mesh": Path(args.mesh).name, "tets": head.n_tets, "nodes": head.n_nodes, "coil": coil.name,
-           "coil_dipoles": len(coil.dipole_positions), "cases": []}
+           "coil_dipoles": len(coil.dipole_positions), "cold_start_s": cold, "cases": []}
     for order in (1, 2):
-        gpu = fem_case(head, coil, poses, order, "gpu")
+        gpu = fem_case(head, coil, poses, order, GPU)
         cpu = None
         if order == 1 or args.cpu_p2:
             cpu = fem_case(head, coil, poses, order, "cpu", batched=order == 1, second=order == 1)
@@ -182,14 +212,89 @@ def section_cunibs(args, p1_E=None) -> dict:
     return out
 
 
+def load_surfaces(path: str):
+    data = np.load(path)
+    return [(data[f"v{i}"], data[f"f{i}"]) for i in range(3)]
+
+
+def section_bem(args) -> dict:
+    from tmsfield.solver.bem.charge_field import ChargeField
+    from tmsfield.solver.bem.interfaces import Interfaces
+    from tmsfield.solver.bem.solver import BEMSolver
+    start = time.perf_counter()
+    surf = Interfaces.from_surfaces(load_surfaces(args.surfaces), tags=(3, 4, 5))
+    out = {"facets": surf.n_facets, "interfaces_s": time.perf_counter() - start}
+    start = time.perf_counter()
+    solver = BEMSolver(surf, backend=GPU)
+    out["setup_s"] = time.perf_counter() - start
+    out["setup_stages"] = {k: round(v, 3) for k, v in solver.timings.items()}
+    out["far_field"] = solver.charges.far_field
+    density = np.random.default_rng(0).normal(size=surf.n_facets)
+    solver.charges.normal_field(density)                                    # warm-up (kernels)
+    gpu_times = []
+    for _ in range(3):
+        gpu, t = _clock(solver.charges.normal_field, density)
+        gpu_times.append(t)
+    cpu_charges = ChargeField(surf, far_field="fmm")
+    cpu_charges._near_matrices = solver.charges._near_matrices              # the same near field
+    cpu_times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        cpu = cpu_charges.normal_field(density)
+        cpu_times.append(time.perf_counter() - t0)
+    out.update(matvec_gpu_s=min(gpu_times), matvec_cpu_fmm_s=min(cpu_times),
+               matvec_speedup=min(cpu_times) / min(gpu_times),
+               matvec_rel_diff_gpu_vs_fmm=float(np.linalg.norm(gpu - cpu) / np.linalg.norm(cpu)))
+    coil = tf.coils.figure8(model="dipoles")
+    pose = tf.CoilPose.from_axes([0, 0, 0.099], [0, 0, -1], [0, 1, 0])
+    start = time.perf_counter()
+    result = solver.solve(coil, pose, didt=DIDT)
+    out["solve_gpu_s"] = time.perf_counter() - start
+    out["solve_stages"] = {k: round(v, 3) for k, v in result.timings.items() if k not in solver.timings}
+    out["gmres_iterations"] = result.provenance["solver"]["iterations"]
+    out["solve_cpu_estimate_s"] = out["gmres_iterations"] * min(cpu_times)
+    return out
+
+
+def section_adm(args) -> dict:
+    from tmsfield.optimize.placement import optimize_placement
+    head = load_mesh(args.adm_mesh)
+    coil = tf.coils.figure8()
+    target = (0.005, 0.01, 0.07)
+    out = {"mesh": Path(args.adm_mesh).name, "tets": head.n_tets, "coil": coil.name, "positions": 100,
+           "angles": 360, "cases": []}
+    maps = {}
+    for backend in (GPU, "cpu"):
+        start = time.perf_counter()
+        solver = tf.FieldSolver(head, order=2, backend=backend)
+        setup = time.perf_counter() - start
+        res = optimize_placement(head, coil, target, solver=solver, n_positions=100, angle_step_deg=1.0,
+                                 verify=False, verbose=False)
+        evaluations = res.values.size
+        t = res.timings
+        name = getattr(backend, "name", backend)
+        maps[name] = res.values
+        out["cases"].append({"backend": name, "solver_setup_s": setup, "timings": {k: round(v, 3) for k, v in t.items()},
+                             "evaluations": evaluations, "evals_per_s_incl_grid_fields":
+                             evaluations / (t["grid fields"] + t["rotations"]),
+                             "evals_per_s_incl_all": evaluations / (t["total"] + setup)})
+    gpu_map, cpu_map = maps.values()
+    out["max_rel_diff_gpu_vs_cpu"] = float(np.abs(gpu_map - cpu_map).max() / np.abs(cpu_map).max())
+    out["grid_fields_speedup"] = out["cases"][1]["timings"]["grid fields"] / out["cases"][0]["timings"]["grid fields"]
+    return out
+
+
 def section_tests(args) -> dict:
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider",
-                           str(root / "tests")], capture_output=True, text=True, cwd=root)
+    files = [str(root / "tests" / name) for name in ("test_backends.py", "test_coil_fields.py", "test_optimize.py")]
+    env = {**os.environ, "TMSFIELD_TEST_MESHES": str(Path(args.test_meshes).resolve())}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-m", "gpu", "-p", "no:cacheprovider", *files],
+                          capture_output=True, text=True, cwd=root, env=env)
     return {"returncode": proc.returncode, "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}
 
 
-SECTIONS = {"tests": section_tests, "primary": section_primary, "fem": section_fem, "cunibs": section_cunibs}
+SECTIONS = {"tests": section_tests, "primary": section_primary, "fem": section_fem, "cunibs": section_cunibs,
+            "bem": section_bem, "adm": section_adm}
 
 
 def markdown(record: dict) -> str:
@@ -208,9 +313,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mesh", default=".gpu/sphere_1M.npz")
     parser.add_argument("--out", default="benchmarks/results")
-    parser.add_argument("--sections", default="tests,primary,fem,cunibs")
+    parser.add_argument("--surfaces", default=".gpu/spheres_200k.npz")
+    parser.add_argument("--adm-mesh", default=".gpu/test_meshes/sphere_6mm.npz")
+    parser.add_argument("--test-meshes", default=".gpu/test_meshes",
+                        help="the test suite's sphere meshes as .npz (tests/conftest.py), for a machine without gmsh")
+    parser.add_argument("--sections", default="tests,primary,fem,bem,adm,cunibs")
     parser.add_argument("--no-cpu-p2", dest="cpu_p2", action="store_false")
+    parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
+    global GPU, DRY_RUN
+    if args.dry_run:
+        from tmsfield.core.backend import emulated_backend
+        GPU, DRY_RUN = emulated_backend(), True
     record = {"device": device_description(), "date": time.strftime("%Y-%m-%d"),
               "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]), "sections": {}}
     print(json.dumps(record["device"]), flush=True)

@@ -162,7 +162,8 @@ def optimize_placement(head, coil, target, *, direction=None, objective: str = "
                        handle=(0.0, 1.0, 0.0), didt: float = 1e6, solver=None, order: int = 2,
                        off_targets=None, grid: PolarGrid | None = None, n_radii: int = DEFAULT_RADII,
                        n_angles: int = DEFAULT_ANGLES, n_heights: int = DEFAULT_HEIGHTS, eps: float = FMM_EPS,
-                       verify: bool = True, allow_tags=None, verbose: bool | None = None) -> PlacementResult:
+                       verify: bool = True, allow_tags=None, backend="auto",
+                       verbose: bool | None = None) -> PlacementResult:
     """Search coil positions × handle angles around ``target`` for the strongest (or most
     focal) field there, by reciprocity and the auxiliary dipole method.
 
@@ -182,6 +183,8 @@ def optimize_placement(head, coil, target, *, direction=None, objective: str = "
     didt : coil current slope (A/s).   solver : a FEMSolver to reuse (else one of ``order``).
     grid / n_radii / n_angles / n_heights : the ADM polar grid (see :class:`PolarGrid`).
     eps : FMM precision of the reciprocal fields.   verify : run one full FEM solve on the winner.
+    backend : for the solver built here ("auto" | "cpu" | "gpu"); on a GPU the reciprocal fields
+        on the ADM grids are direct sums there instead of the FMM.
 
     Returns a :class:`PlacementResult`; ``result.matsimnibs`` is the winning pose (mm).
     """
@@ -198,7 +201,7 @@ def optimize_placement(head, coil, target, *, direction=None, objective: str = "
     t0 = time.perf_counter()
     if solver is None:
         with timed(timings, "solver setup"):
-            solver = FEMSolver(head, order=order)
+            solver = FEMSolver(head, order=order, backend=backend)
     elif solver.head is not head:
         raise TmsFieldError("the solver was built for another head")
     rf = ReciprocityField(solver, target, directions, verbose=show, allow_tags=allow_tags)
