@@ -297,15 +297,120 @@ SECTIONS = {"tests": section_tests, "primary": section_primary, "fem": section_f
             "bem": section_bem, "adm": section_adm}
 
 
+def _f(value, digits=3) -> str:
+    return "—" if value is None else f"{value:.{digits}g}"
+
+
+def _fem_rows(fem: dict) -> list[str]:
+    rows = ["| P | backend | setup (s) | first (s) | next (s) | batched (s / placement, 8) | CG its (single / batch) "
+            "| stages of next (s) | max |ΔEᵢ| / max ‖E‖ vs CPU |", "|---|---|---:|---:|---:|---:|---|---|---:|"]
+    for c in fem["cases"]:
+        stages = ", ".join(f"{k} {v}" for k, v in c.get("next_stages", c["first_stages"]).items())
+        rows.append(f"| {c['order']} | {c['backend']} | {_f(c['setup_s'])} | {_f(c['first_s'])} | "
+                    f"{_f(c.get('next_s'))} | {_f(c.get('batched_s_per_placement'))} | {c['iterations']} / "
+                    f"{c.get('batched_iterations', '—')} | {stages} | {_f(c.get('max_rel_diff_E_vs_cpu'), 2)} |")
+    return rows
+
+
+def _fem_ratios(fem: dict) -> list[str]:
+    by = {(c["order"], c["backend"]): c for c in fem["cases"]}
+    lines = []
+    for order in (1, 2):
+        gpu, cpu = by.get((order, "gpu")), by.get((order, "cpu"))
+        if not (gpu and cpu):
+            continue
+        parts = [f"first placement {cpu['first_s'] / gpu['first_s']:.1f}×"]
+        if "next_s" in cpu:
+            parts.append(f"next {cpu['next_s'] / gpu['next_s']:.1f}×")
+        if "batched_s_per_placement" in cpu:
+            parts.append(f"batched {cpu['batched_s_per_placement'] / gpu['batched_s_per_placement']:.1f}×")
+        parts.append(f"setup {cpu['setup_s'] / gpu['setup_s']:.1f}×")
+        lines.append(f"- P{order}, GPU vs CPU: " + ", ".join(parts))
+    return lines
+
+
+def _targets(fem: dict) -> list[str]:
+    """The issue's targets for P1 on ≈1M tetrahedra: < 1 s per placement after setup, ≥ 20× the CPU."""
+    by = {(c["order"], c["backend"]): c for c in fem["cases"]}
+    gpu, cpu = by.get((1, "gpu")), by.get((1, "cpu"))
+    if not (gpu and cpu and "next_s" in cpu):
+        return []
+    single, batched = cpu["next_s"] / gpu["next_s"], cpu["batched_s_per_placement"] / gpu["batched_s_per_placement"]
+    return [f"Targets (P1, ≈1M tetrahedra): a placement after setup in < 1 s: {gpu['next_s']:.3f} s "
+            f"({'met' if gpu['next_s'] < 1 else 'missed'}); ≥ 20× the 2-core CPU path: {single:.1f}× one placement "
+            f"at a time ({'met' if single >= 20 else 'missed'}), {batched:.1f}× batched "
+            f"({'met' if batched >= 20 else 'missed'})."]
+
+
 def markdown(record: dict) -> str:
-    d = record["device"]
-    lines = [f"# GPU path: figures on {d['gpu']}", "",
+    """The record as tables (``--render`` re-renders a saved gpu.json)."""
+    d, sec = record["device"], record["sections"]
+    lines = [f"# GPU path: figures on an {d['gpu']}", "",
              f"Device: {d['gpu']} ({d['gpu_memory_gb']} GiB), cupy {d['cupy']}, CUDA runtime {d['cuda_runtime']}, "
-             f"numpy {d['numpy']}, Python {d['python']}; CPU side: {d['cpu']}, {d['cpu_cores_usable']} of "
-             f"{d['cpu_cores_machine']} cores usable by this process. Date {record['date']}. Command: "
-             f"`{record['command']}`. Every CPU figure comes from the same run.", ""]
-    for name, section in record["sections"].items():
-        lines += [f"## {name}", "", "```", json.dumps(section, indent=1, default=float), "```", ""]
+             f"numpy {d['numpy']}, Python {d['python']}. CPU side: {d['cpu']}, {d['cpu_cores_usable']} of the "
+             f"machine's {d['cpu_cores_machine']} cores (the whole command ran under `taskset -c 0,1`, so the CPU "
+             f"figures are the 2-core CPU path). Date {record['date']}; command `{record['command']}` "
+             "(benchmarks/gpu.py). Every CPU figure comes from the same run; errors, where a section failed, are "
+             "in gpu.json.", ""]
+    for name, section in sec.items():
+        if "error" in section or "skipped" in section:
+            lines += [f"## {name}", "", f"Not measured: {section.get('skipped') or 'failed (see gpu.json)'}", ""]
+    if "tests" in sec and "returncode" in sec["tests"]:
+        tail = sec["tests"]["tail"].strip().splitlines()[-1]
+        lines += ["## GPU tests", "", f"`pytest -m gpu` on the device (test_backends, test_coil_fields, "
+                  f"test_optimize): {tail} (return code {sec['tests']['returncode']}).", ""]
+    p = sec.get("primary", {})
+    if "gpu_direct_s" in p:
+        lines += ["## Primary field: A of 2,000 magnetic dipoles at 1M points", "",
+                  "| GPU direct (s) | CPU FMM (s) | CPU direct (s, 10k points × 100) | GPU vs CPU FMM | GPU vs CPU direct "
+                  "| max rel. diff GPU vs FMM | vs CPU direct |", "|---:|---:|---:|---:|---:|---:|---:|",
+                  f"| {_f(p['gpu_direct_s'])} | {_f(p['cpu_fmm_s'])} | {_f(p['cpu_direct_s_scaled'])} | "
+                  f"{p['gpu_vs_cpu_fmm']:.0f}× | {p['gpu_vs_cpu_direct']:.0f}× | {_f(p['max_rel_diff_gpu_vs_fmm'], 2)} | "
+                  f"{_f(p['max_rel_diff_gpu_vs_cpu_direct'], 2)} |", ""]
+    fem = sec.get("fem", {})
+    if "cases" in fem:
+        lines += [f"## FEM on {fem['tets']:,} tetrahedra ({fem['mesh']}, 3-layer sphere), {fem['coil']}", "",
+                  f"first = the first placement after setup; next = a second placement (cold CG start); batched = "
+                  f"8 placements by block CG. One-off cupy kernel compilation, done by a small warm-up solve "
+                  f"before the timings: {fem['cold_start_s']:.1f} s. The P2 CPU case ran setup and one placement.", ""]
+        lines += _fem_rows(fem) + [""] + _fem_ratios(fem) + [""] + _targets(fem) + [""]
+    cu = sec.get("cunibs", {})
+    if "solve_s" in cu:
+        ours = next((c for c in fem.get("cases", []) if c["order"] == 1 and c["backend"] == "gpu"), None)
+        lines += ["## cuNIBS 0.5.0 on the same mesh and coil (P1)", "",
+                  "| | setup (s) | per placement (s) | ‖E‖ vs ours, max rel. diff | median rel. diff |",
+                  "|---|---:|---:|---:|---:|",
+                  f"| cuNIBS | {_f(cu['setup_s'])} | {_f(cu['solve_s'])} | {_f(cu['magE_max_rel_diff_vs_ours_P1'], 2)} | "
+                  f"{_f(cu['magE_median_rel_diff'], 2)} |"]
+        if ours:
+            lines.append(f"| tmsfield P1, GPU | {_f(ours['setup_s'])} | {_f(ours['next_s'])} (batched "
+                         f"{_f(ours['batched_s_per_placement'])}) | | |")
+        lines += ["", f"How cuNIBS was driven: {cu['notes']}", ""]
+    b = sec.get("bem", {})
+    if "matvec_gpu_s" in b:
+        lines += [f"## BEM on {b['facets']:,} facets (3 nested spheres)", "",
+                  "| set-up (s) | stages (s) | far field | product GPU (s) | product CPU FMM (s) | GPU vs CPU | "
+                  "rel. diff GPU vs FMM | solve GPU (s) | GMRES its | solve CPU (s, its × CPU product) |",
+                  "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+                  f"| {_f(b['setup_s'])} | " + ", ".join(f"{k} {v}" for k, v in b["setup_stages"].items())
+                  + f" | {b['far_field']} | {_f(b['matvec_gpu_s'])} | {_f(b['matvec_cpu_fmm_s'])} | "
+                  f"{b['matvec_speedup']:.1f}× | {_f(b['matvec_rel_diff_gpu_vs_fmm'], 2)} | {_f(b['solve_gpu_s'])} | "
+                  f"{b['gmres_iterations']} | {_f(b['solve_cpu_estimate_s'])} |", "",
+                  "The set-up (near field, ILU) runs on the CPU in both cases; the difference of the two products "
+                  "is the FMM's (eps 1e-3).", ""]
+    a = sec.get("adm", {})
+    if "cases" in a:
+        lines += [f"## Placement search (reciprocity + ADM), {a['positions']} positions × {a['angles']} handle angles, "
+                  f"P2 on {a['tets']:,} tetrahedra ({a['coil']})", "",
+                  "| backend | solver setup (s) | reciprocal solves (s) | grid fields (s) | rotations (s) | "
+                  "evaluations/s incl. grid fields | incl. all set-up |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for c in a["cases"]:
+            t = c["timings"]
+            lines.append(f"| {c['backend']} | {_f(c['solver_setup_s'])} | {_f(t['reciprocal solves'])} | "
+                         f"{_f(t['grid fields'])} | {_f(t['rotations'])} | {c['evals_per_s_incl_grid_fields']:,.0f} | "
+                         f"{c['evals_per_s_incl_all']:,.0f} |")
+        lines += ["", f"Grid fields GPU vs CPU: {a['grid_fields_speedup']:.1f}×; the two maps agree to "
+                  f"{_f(a['max_rel_diff_gpu_vs_cpu'], 2)} of their maximum (GPU: direct sums; CPU: FMM eps 1e-4).", ""]
     return "\n".join(lines)
 
 
@@ -320,7 +425,12 @@ def main():
     parser.add_argument("--sections", default="tests,primary,fem,bem,adm,cunibs")
     parser.add_argument("--no-cpu-p2", dest="cpu_p2", action="store_false")
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--render", metavar="GPU_JSON", help="only re-render gpu.md (beside it) from a saved record")
     args = parser.parse_args()
+    if args.render:
+        record = json.loads(Path(args.render).read_text())
+        Path(args.render).with_suffix(".md").write_text(markdown(record))
+        return
     global GPU, DRY_RUN
     if args.dry_run:
         from tmsfield.core.backend import emulated_backend
