@@ -43,6 +43,9 @@ def main():
               help="fem: finite elements; bem: charge-based boundary elements on the tissue interfaces.")
 @click.option("--order", type=click.IntRange(1, 2), default=None,
               help="FEM element order: 2 (P2, accurate; the default) or 1 (P1, as SimNIBS).")
+@click.option("--backend", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True,
+              help="Where the FEM solves and the primary field is summed: auto uses a GPU through cupy when "
+                   "one is usable (tmsfield[gpu]), else the CPU.")
 @click.option("--coil", "coil_spec", default="figure8", show_default=True,
               help="Built-in coil name (figure8, circular) or a SimNIBS .ccd/.tcd file.")
 @click.option("--center-mm", default=None,
@@ -74,8 +77,9 @@ def main():
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
 @config_option
 @click.pass_context
-def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm, handle, distance_mm, subject,
-             position, handle_toward, matsimnibs, didt, conductivity, out_dir, nifti_reference, picture, quiet):
+def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, distance_mm,
+             subject, position, handle_toward, matsimnibs, didt, conductivity, out_dir, nifti_reference, picture,
+             quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -98,6 +102,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
     if nifti_reference:
         check_available("nibabel", extra="nifti", purpose="--nifti-reference")
         check_nifti_reference(nifti_reference)
+    tf.get_backend(backend)                                 # a missing GPU fails before any work
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
         with timed(timings, "head"):
             if subject:
@@ -132,7 +137,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, coil_spec, center_mm
                 center = center if center_mm is None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
                 pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
                                            handle=handle_default if handle is None else vector(handle, "--handle"))
-        result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order,
+        result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order, backend=backend,
                              conductivities=conductivities(conductivity))
         # the run's stages in order; summary.txt/.json are written before the last two are known
         result.timings = {**timings, **result.timings}

@@ -15,6 +15,7 @@ from types import ModuleType
 import numpy as np
 
 from .checks import check_choice
+from .errors import BackendError
 
 log = logging.getLogger("tmsfield")
 
@@ -106,7 +107,8 @@ def get_backend(name: str | Backend = "auto") -> Backend:
     """Return the backend for ``name`` in ``("auto", "cpu", "gpu")``.
 
     ``auto`` uses the GPU when available and otherwise logs once (INFO) and uses the CPU;
-    ``gpu`` raises :class:`RuntimeError` with the reason when no GPU is usable. A Backend
+    ``gpu`` raises :class:`~tmsfield.core.errors.BackendError` (a RuntimeError) with the reason
+    when no GPU is usable. A Backend
     (e.g. :func:`emulated_backend`) is returned as it is.
     """
     if isinstance(name, Backend):
@@ -118,8 +120,9 @@ def get_backend(name: str | Backend = "auto") -> Backend:
     if isinstance(gpu, Backend):
         return gpu
     if name == "gpu":
-        raise RuntimeError(f"backend='gpu' requested but no GPU is usable ({gpu}); "
-                           "install tmsfield[gpu] on a machine with a CUDA device")
+        raise BackendError(f"backend='gpu' requested but no GPU is usable ({gpu}); install tmsfield[gpu] "
+                           "(CUDA 13; tmsfield[gpu-cuda12] for CUDA 12) on a machine with a CUDA device, or use "
+                           "backend='auto'")
     _log_cpu_fallback(gpu)
     return _cpu()
 

@@ -19,3 +19,7 @@ class CoilError(TmsFieldError):
 
 class PlacementError(TmsFieldError):
     """A coil pose is impossible (coil inside the head, degenerate orientation)."""
+
+
+class BackendError(TmsFieldError, RuntimeError):
+    """The requested array backend cannot run here (e.g. backend="gpu" without a usable GPU)."""

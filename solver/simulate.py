@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..coils.pose import check_placement as check_coil_placement
+from ..core.backend import get_backend
 from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
 from ..core.progress import scoped_verbose, timed
@@ -21,8 +22,8 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     ``conductivities`` overrides per tag (S/m), ``tensors`` gives anisotropic (M, 3, 3) values.
     ``method`` "fem" (finite elements) or "bem" (charge-based boundary elements on the
     head's tissue interfaces; isotropic only, no ``order``). ``backend`` ("auto" | "cpu" |
-    "gpu"): where the FEM assembles and solves and the primary field is summed (the BEM's
-    operator runs on the CPU).
+    "gpu"): where the FEM assembles and solves, the BEM's collocation product runs, and the
+    primary field is summed (README "GPU" says what runs where).
     ``pose`` is a CoilPose or a 4×4 matrix in metres. ``check_placement`` refuses coils whose
     elements lie inside the head or whose centre is more than 30 mm from the scalp. Wrong types
     raise TypeError naming the parameter, impossible values TmsFieldError, before any solve.
@@ -34,6 +35,7 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
                            if isinstance(head, (str, os.PathLike)) else type(head).__name__))
     check_choice(method, FieldSolver.kinds(), "method")
     coil, pose, didt = placement_inputs(coil, pose, didt)
+    backend = get_backend(backend)                          # a missing GPU fails before any work
     placement = {}
     if check_placement:
         with timed(placement, "placement check"):
@@ -48,8 +50,7 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
         options["tol"] = tol
     if order is not None:
         options["order"] = order
-    if method == "fem":
-        options["backend"] = backend
+    options["backend"] = backend
     result = FieldSolver(head, method=method, **options).solve(coil, pose, didt=didt, backend=backend)
     result.timings = {**placement, **result.timings}
     return result

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 import tmsfield as tf
+from tmsfield.core import backend as backend_module
 from tmsfield.core import emulation
 from tmsfield.core.backend import backend_of, emulated_backend
 from tmsfield.solver.fem.linear import GroundedAMGSolver
@@ -123,3 +124,17 @@ def test_bem_direct_far_field_matches_the_fmm(coarse_sphere, backend):
     assert result.provenance["solver"]["far_field"] == "direct"
     assert result.provenance["solver"]["backend"] == backend.name
     assert np.abs(result.E - reference.E).max() < 2e-6 * np.abs(reference.E).max()
+
+
+def test_cli_backend_gpu_without_a_gpu_is_a_clear_error(tmp_path, monkeypatch):
+    """``--backend gpu`` where cupy finds no device: one line naming the fix, no traceback, no output."""
+    from click.testing import CliRunner
+
+    from tmsfield.cli.main import main
+    monkeypatch.setattr(backend_module, "_gpu_or_reason", lambda: "ModuleNotFoundError: No module named 'cupy'")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--backend", "gpu",
+                                       "--no-picture", "--out", str(out)])
+    assert result.exit_code != 0
+    assert "backend='gpu' requested but no GPU is usable" in result.output and "tmsfield[gpu]" in result.output
+    assert "Traceback" not in result.output and not out.exists()
