@@ -26,8 +26,13 @@ Sections (``--sections``, default all):
 
 Each GPU section first runs a small warm-up so that cupy's one-off kernel compilation (cached
 on disk afterwards) is reported apart (``cold_start_s``) from the timings.
-``--dry-run`` runs the whole script on a machine without a GPU, with the device emulation in
-place of cupy and small inputs: it checks the script, not speed.
+``--prepare`` writes the inputs into ``.gpu/`` on a machine with gmsh (the GPU machine needs
+none): the 1.1M-tetrahedron sphere of benchmarks/real_scale.py, the 207k-facet surfaces, the
+test suite's spheres, small surfaces for the dry run. ``--dry-run`` runs the whole script on a
+machine without a GPU, with the device emulation in place of cupy and small inputs (``--mesh
+.gpu/test_meshes/sphere_6mm.npz --surfaces .gpu/spheres_small.npz``): it checks the script,
+not speed. On a machine without internet, carry ``.gpu`` and wheels of pyamg, fmm3dpy, libigl
+(and cunibs) for its Python.
 
 Writes ``gpu.json`` and ``gpu.md`` to ``--out``.
 """
@@ -414,6 +419,27 @@ def markdown(record: dict) -> str:
     return "\n".join(lines)
 
 
+def prepare(folder: Path = Path(".gpu")) -> None:
+    """Write the inputs (see the module docstring); needs gmsh."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import real_scale
+
+    def save_mesh(head, path):
+        np.savez_compressed(path, nodes=head.nodes, tets=head.tets.astype(np.int32), tags=head.tags.astype(np.uint8))
+
+    def save_surfaces(surfaces, path):
+        np.savez_compressed(path, **{f"v{i}": v for i, (v, _) in enumerate(surfaces)},
+                            **{f"f{i}": f.astype(np.int32) for i, (_, f) in enumerate(surfaces)})
+    (folder / "test_meshes").mkdir(parents=True, exist_ok=True)
+    save_mesh(tf.load_head(real_scale.mesh_file(2.5)), folder / "sphere_1M.npz")
+    for edge in (0.012, 0.006):
+        save_mesh(tf.head_models.concentric_spheres(edge_length=edge), folder / "test_meshes" / f"sphere_{1e3 * edge:g}mm.npz")
+    radii = (0.085, 0.090, 0.095)
+    edge_200k = float(np.sqrt(4 * np.pi * sum(r * r for r in radii) / (200_000 * np.sqrt(3) / 4)))
+    save_surfaces(tf.head_models.sphere_surfaces(radii, edge_length=edge_200k), folder / "spheres_200k.npz")
+    save_surfaces(tf.head_models.sphere_surfaces(radii, edge_length=0.012), folder / "spheres_small.npz")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mesh", default=".gpu/sphere_1M.npz")
@@ -426,7 +452,11 @@ def main():
     parser.add_argument("--no-cpu-p2", dest="cpu_p2", action="store_false")
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--render", metavar="GPU_JSON", help="only re-render gpu.md (beside it) from a saved record")
+    parser.add_argument("--prepare", action="store_true", help="only write the inputs into .gpu/ (needs gmsh)")
     args = parser.parse_args()
+    if args.prepare:
+        prepare()
+        return
     if args.render:
         record = json.loads(Path(args.render).read_text())
         Path(args.render).with_suffix(".md").write_text(markdown(record))
