@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.backend import get_backend
 from ..head_models.geometry import unique_with_inverse
 
 #: a patch fit is used when its (length-scaled) normal matrix has reciprocal condition number
@@ -45,10 +46,11 @@ class PatchRecovery:
 
     Parameters: nodes (N, 3), tets (M, 4), tags (M,), volumes (M,), and the barycentric
     sample points (S, 4) shared by all elements — or None for the plain volume-weighted
-    mean of the corner values over each patch (no fit).
+    mean of the corner values over each patch (no fit); ``backend``: where the weights are
+    applied (they are computed on the host).
     """
 
-    def __init__(self, nodes, tets, tags, volumes, sample_points=None):
+    def __init__(self, nodes, tets, tags, volumes, sample_points=None, backend="cpu"):
         import scipy.sparse as sp
         m = len(tets)
         self.patch, n_patch = patches(tets, tags)
@@ -79,11 +81,15 @@ class PatchRecovery:
              (np.concatenate([rows_fit, rows_mean]), np.concatenate([cols_fit, cols_mean]))),
             shape=(n_patch, m * (n_samples + 4)))
         self.fraction_fitted = float(good.mean())
+        self.be = be = get_backend(backend)
+        if be.on_device:
+            self.operator, self.patch = be.sparse.csr_matrix(self.operator), be.asarray(self.patch)
 
-    def __call__(self, samples: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    def __call__(self, samples, corners):
         """Recovered corner values (M, 4, 3) from the field at the sample points (M, S, 3) and
-        at the element corners (M, 4, 3) (the latter used only where a fit is impossible)."""
-        values = np.concatenate([np.reshape(samples, (-1, 3)), corners.reshape(-1, 3)])
+        at the element corners (M, 4, 3) (the latter used only where a fit is impossible),
+        arrays of the backend."""
+        values = self.be.xp.concatenate([samples.reshape(-1, 3), corners.reshape(-1, 3)])
         return (self.operator @ values)[self.patch]
 
 

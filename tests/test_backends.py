@@ -88,6 +88,12 @@ def test_fem_gives_the_same_field_on_every_backend(coarse_sphere, backend, order
     assert np.abs(result.E - reference.E).max() < 1e-7 * scale
     batch = solver.solve_many(coil, [pose, pose], primary="fmm", verbose=False)
     assert np.abs(batch[1].E - reference.E).max() < 1e-7 * scale
+    # the recovery and the sampling run on the solver's backend too
+    assert np.abs(result.E_corners - reference.E_corners).max() < 1e-7 * scale
+    points = np.random.default_rng(6).uniform(-0.05, 0.05, size=(50, 3))        # all inside the 85 mm sphere
+    for interpolation in ("native", "recovered"):
+        ours, theirs = (r.sample(points, interpolation=interpolation) for r in (result, reference))
+        assert np.isfinite(theirs).all() and np.abs(ours - theirs).max() < 1e-7 * scale
 
 
 def test_inverse_power_sums_match_the_pairwise_formula(backend):

@@ -109,8 +109,14 @@ def _per_point(d: Discretisation, elements):
 
 
 def _gradients(d: Discretisation, lam, grad_lambda):
-    """Physical basis gradients (M, nb, 3) at barycentric ``lam`` (4,) or (M, 4)."""
-    return d.be.xp.matmul(d.be.asarray(d.element.dlambda(lam)), grad_lambda)
+    """Physical basis gradients (M, nb, 3) at barycentric ``lam`` (4,) or (M, 4), host or backend."""
+    return d.be.xp.matmul(_on(d.be, d.element.dlambda, lam), grad_lambda)
+
+
+def _on(be, function, lam):
+    """``function`` of barycentric points (host, e.g. the shape functions) as a backend array;
+    ``lam`` may be on the host or the backend."""
+    return be.asarray(function(np.asarray(be.to_numpy(lam), float)))
 
 
 def gradient_at(d: Discretisation, phi, lam, elements=None):
@@ -118,13 +124,13 @@ def gradient_at(d: Discretisation, phi, lam, elements=None):
     with ``elements`` (P,) naming each point's element. ``phi`` (n_dofs,) is an array of
     ``d``'s backend; returns (M or P, 3) on it."""
     dofs, g = _per_point(d, elements)
-    return d.be.xp.einsum("mki,mk->mi", _gradients(d, np.asarray(lam, float), g), phi[dofs])
+    return d.be.xp.einsum("mki,mk->mi", _gradients(d, lam, g), phi[dofs])
 
 
 def interpolate_at(d: Discretisation, values, lam, elements=None):
     """Interpolant of DOF vectors ``values`` (n_dofs, 3) at barycentric points, as gradient_at."""
     dofs, _ = _per_point(d, elements)
-    n = d.be.asarray(d.element.values(np.asarray(lam, float)))
+    n = _on(d.be, d.element.values, lam)
     return d.be.xp.einsum("k,mki->mi" if n.ndim == 1 else "mk,mki->mi", n, values[dofs])
 
 

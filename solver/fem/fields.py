@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from ...core.backend import get_backend
 from ..recovery import PatchRecovery
 from . import assembly
 from .elements import CENTROID
@@ -20,13 +21,15 @@ class FEMField:
     """Field evaluation on ``head`` for order-``order`` potentials.
 
     ``space`` : the FunctionSpace (built from ``head`` and ``order`` when not given).
+    ``backend`` : where the evaluation and the recovery run (the solver's; numpy in and out).
     Potentials ``phi`` are (n_dofs,) V and ``dadt`` is ∂A/∂t at the DOF points (n_dofs, 3) V/m,
     vertices first, as the solver stores them in ``FieldResult.unknowns`` / ``.dadt``.
     """
 
-    def __init__(self, head, order: int, space: FunctionSpace | None = None):
+    def __init__(self, head, order: int, space: FunctionSpace | None = None, backend="cpu"):
         self.head = head
         self.space = FunctionSpace.on(head, order) if space is None else space
+        self.be = get_backend(backend)
 
     @property
     def order(self) -> int:
@@ -34,13 +37,14 @@ class FEMField:
 
     @functools.cached_property
     def discretisation(self) -> assembly.Discretisation:
-        """The space's arrays on the CPU (fields of results are evaluated with numpy)."""
-        return assembly.Discretisation.on(self.space, self.head)
+        """The space's arrays on the backend."""
+        return assembly.Discretisation.on(self.space, self.head, backend=self.be)
 
     def native(self, phi, dadt, points, element, bary) -> np.ndarray:
         """−∇φ − ∂A/∂t (V/m), (P, 3), at ``points`` inside ``element`` (P,) with barycentrics
         ``bary`` (P, 4) (``points`` unused: the element and barycentrics locate them)."""
-        return assembly.field_at(self.discretisation, phi, dadt, bary, element)
+        up = self.be.asarray
+        return self.be.to_numpy(assembly.field_at(self.discretisation, up(phi), up(dadt), bary, element))
 
     @functools.cached_property
     def recovery(self) -> PatchRecovery:
@@ -48,15 +52,16 @@ class FEMField:
         gradients for P1 (see solver/recovery.py), the patch mean of the corner gradients for P2."""
         head = self.head
         samples = CENTROID.points if self.order == 1 else None
-        return PatchRecovery(head.nodes, head.tets, head.tags, head.volumes, samples)
+        return PatchRecovery(head.nodes, head.tets, head.tags, head.volumes, samples, backend=self.be)
 
     def recover(self, phi, dadt) -> np.ndarray:
         """Recovered E per tissue at the corners (M, 4, 3): SPR of −∇φ, minus ∂A/∂t there."""
-        d = self.discretisation
+        d, xp, up = self.discretisation, self.be.xp, self.be.asarray
+        phi = up(phi)
         if self.order == 1:
             samples = -assembly.gradient_at(d, phi, CENTROID.points[0])[:, None]
-            corners = np.broadcast_to(samples, (len(samples), 4, 3))   # constant gradient
+            corners = xp.broadcast_to(samples, (len(samples), 4, 3))   # constant gradient
         else:
-            samples = np.zeros((len(phi), 0, 3))
-            corners = np.stack([-assembly.gradient_at(d, phi, lam) for lam in np.eye(4)], axis=1)
-        return self.recovery(samples, corners) - dadt[self.head.tets]
+            samples = xp.zeros((self.head.n_tets, 0, 3))
+            corners = xp.stack([-assembly.gradient_at(d, phi, lam) for lam in np.eye(4)], axis=1)
+        return self.be.to_numpy(self.recovery(samples, corners) - up(dadt)[d.cell_dofs[:, :4]])

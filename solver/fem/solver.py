@@ -137,7 +137,8 @@ class FEMSolver(FieldSolver):
         """Volume current density J = −σ∇φ (m, 3) A/m² of the potential ``phi`` (n_dofs,) at the
         barycentric point ``bary`` (4,) of ``elements`` (indices; None: all)."""
         idx = np.arange(self.head.n_tets) if elements is None else np.asarray(elements)
-        g = assembly.gradient_at(self.fields.discretisation, np.asarray(phi, float), bary, idx)
+        be = self.be
+        g = be.to_numpy(assembly.gradient_at(self.discretisation, be.asarray(np.asarray(phi, float)), bary, idx))
         sigma = self.sigma[idx]
         return -(sigma[:, None] * g if sigma.ndim == 1 else np.einsum("mij,mj->mi", sigma, g))
 
@@ -176,4 +177,4 @@ class FEMSolver(FieldSolver):
     @functools.cached_property
     def fields(self) -> FEMField:
         """The field of a potential anywhere (native and recovered), shared with loaded results."""
-        return FEMField(self.head, self.order, self.space)
+        return FEMField(self.head, self.order, self.space, backend=self.be)
