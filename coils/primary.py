@@ -18,9 +18,12 @@ log = logging.getLogger("tmsfield")
 #: takes blocks 16× larger (~1.6 GB), so that kernel launches do not dominate
 CHUNK_PAIRS = 1 << 20
 DEVICE_CHUNK_PAIRS = 1 << 24
-#: above this many target×source pairs the CPU uses the FMM: benchmarks/results/primary_field.md
-#: measures the crossover at ~3e6 pairs (dipoles) and ~7e6 (wire segments)
+#: above this many target×source pairs the CPU uses the FMM ("auto"). benchmarks/results/
+#: primary_field.md (2026-11-29) measures the crossover for wire segments at ~5e6 pairs (1.5× at
+#: 6.9e6) and for dipoles' A, summed by tiled matrix products, at ~2e7 (0.48 at 9.2e6, 1.29 at
+#: 3.1e7); dipoles' B keeps the pairwise kernel and the earlier ~3e6 measurement
 FMM_MIN_PAIRS = 5_000_000
+FMM_MIN_PAIRS_DIPOLE_A = 20_000_000
 METHODS = ("auto", "direct", "fmm")
 
 
@@ -49,38 +52,35 @@ def _dipole_potential(points, positions, moments, be) -> np.ndarray:
     return be.to_numpy(cross(be.xp, sums[:, :3], be.asarray(points, dtype=be.xp.float64)) - sums[:, 3:])
 
 
-def _choose(method: str, n_points: int, n_sources: int, backend) -> tuple[str, object]:
-    check_choice(method, METHODS, "method")
-    be = get_backend(backend)
-    if method == "auto":
-        # the FMM is the fast path wherever the arithmetic runs on the host (the CPU, and the
-        # device emulation, which checks transfers, not speed); a GPU sums directly
-        method = "fmm" if be.name != "gpu" and n_points * n_sources > FMM_MIN_PAIRS else "direct"
-    return method, be
-
-
 def _field(coil, points, field: str, method: str, backend) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3:
         raise TmsFieldError(f"points must have shape (N, 3), got {points.shape}")
     if not np.isfinite(points).all():
         raise TmsFieldError("points contain NaN or infinite coordinates")
-    method, be = _choose(method, len(points), coil.n_sources, backend)
+    check_choice(method, METHODS, "method")
+    be = get_backend(backend)
+
+    def use_fmm(n_sources: int, threshold: int) -> bool:
+        # "auto": the FMM is the fast path where the arithmetic runs on the host (the CPU, and
+        # the device emulation, which checks transfers, not speed); a GPU sums directly
+        return method == "fmm" or (method == "auto" and be.name != "gpu" and len(points) * n_sources > threshold)
     out = np.zeros_like(points)
     dip = (coil.dipole_positions, coil.dipole_moments)
     seg = (coil.segment_starts, coil.segment_ends, coil.segment_weights)
     if len(points) == 0:
         return out
-    if method == "fmm":
-        if len(dip[0]):
+    if len(dip[0]):
+        if use_fmm(len(dip[0]), FMM_MIN_PAIRS_DIPOLE_A if field == "A" else FMM_MIN_PAIRS):
             out += fmm.dipoles(points, *dip, field)
-        if len(seg[0]):
+        elif field == "A":
+            out += _dipole_potential(points, *dip, be)
+        else:
+            out += _direct(kernels.dipole_b, points, dip, be)
+    if len(seg[0]):
+        if use_fmm(len(seg[0]), FMM_MIN_PAIRS):
             out += fmm.segments(points, *seg, field)
-    else:
-        if len(dip[0]):
-            out += (_dipole_potential(points, *dip, be) if field == "A" else
-                    _direct(kernels.dipole_b, points, dip, be))
-        if len(seg[0]):
+        else:
             out += _direct(kernels.segment_a if field == "A" else kernels.segment_b, points, seg, be)
     return MU0_OVER_4PI * out
 
@@ -89,7 +89,8 @@ def vector_potential(coil, points, *, method="auto", backend="auto") -> np.ndarr
     """A (T·m) of a coil already placed in head coordinates, at ``points`` (N, 3) m → (N, 3).
 
     ``method``: "direct" (exact closed forms, chunked, on ``backend``), "fmm" (fmm3dpy, CPU) or
-    "auto" (FMM above ``FMM_MIN_PAIRS`` target×source pairs on the CPU, direct on a GPU).
+    "auto" (on the CPU the FMM above ``FMM_MIN_PAIRS`` target×source pairs, ``FMM_MIN_PAIRS_DIPOLE_A``
+    for dipoles' A; direct on a GPU).
     """
     return _field(coil, points, "A", method, backend)
 
