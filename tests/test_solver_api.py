@@ -85,7 +85,8 @@ def test_bem_options_through_arguments_only_recorded_in_provenance(coarse_sphere
     assert tight.tol == 1e-8 and solver.tol == 1e-6 and tight.charges is solver.charges
     with pytest.raises(TypeError, match="with_solve_options changes only"):
         solver.with_solve_options(near_factor=3.0)
-    with pytest.raises(TmsFieldError, match=r"far_field must be one of \('auto', 'dense', 'fmm', 'direct'\), got 'fast'"):
+    with pytest.raises(TmsFieldError,
+                       match=r"far_field must be one of \('auto', 'dense', 'fmm', 'direct'\), got 'fast'"):
         BEMOptions(far_field="fast")
 
 
