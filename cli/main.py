@@ -60,6 +60,10 @@ def main():
                    "--position and --handle-toward. Replaces --head.")
 @click.option("--position", default=None,
               help="EEG position of the subject's 10-10 cap (e.g. C3) above which the coil is centred.")
+@click.option("--mni", default=None, metavar="X,Y,Z",
+              help="MNI coordinates (mm) of the target, e.g. -37,-21,58: the coil is centred over the scalp point "
+                   "nearest to the subject point they map to through the subject's toMNI/ transformation (SimNIBS "
+                   "4's deformation field needs tmsfield[nifti]). Needs --subject.")
 @click.option("--handle-toward", default=None,
               help="EEG position (e.g. CP3) the handle points towards, instead of --handle.")
 @click.option("--matsimnibs", type=click.Path(exists=True, dir_okay=False),
@@ -78,7 +82,7 @@ def main():
 @config_option
 @click.pass_context
 def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, distance_mm,
-             subject, position, handle_toward, matsimnibs, didt, conductivity, out_dir, nifti_reference, picture,
+             subject, position, mni, handle_toward, matsimnibs, didt, conductivity, out_dir, nifti_reference, picture,
              quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
@@ -89,6 +93,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
       tmsfield simulate --head m2m_ernie/ernie.msh --coil Magstim_70mm_Fig8.ccd \\
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
       tmsfield simulate --subject m2m_ernie --position C3 --handle-toward CP3 --out ernie_c3
+      tmsfield simulate --subject m2m_ernie --mni -37,-21,58 --handle-toward CP3 --out ernie_m1
       tmsfield simulate --config ernie_c3/config.toml --out ernie_c3_again   # repeat a run
     """
     import tmsfield as tf
@@ -112,18 +117,20 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                 head, center, handle_default = person.head, None, (0.0, 1.0, 0.0)
             else:
                 head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-            if (position or handle_toward) and not subject:
-                raise TmsFieldError("--position and --handle-toward name EEG positions of a subject: give --subject "
+            if (position or handle_toward or mni) and not subject:
+                raise TmsFieldError("--position, --mni and --handle-toward need a subject folder: give --subject "
                                     "m2m_<id> (or the position in mm with --center-mm)")
-            if position and center_mm:
-                raise TmsFieldError("give the coil position either with --position or with --center-mm, not both")
+            if sum(bool(v) for v in (position, mni, center_mm)) > 1:
+                raise TmsFieldError("give the coil position with one of --position, --mni and --center-mm")
             if position:
                 center = person.position(position)
+            if mni:
+                center = person.mni_transform().to_subject(vector(mni, "--mni"))[0]
             if handle_toward:
                 if handle:
                     raise TmsFieldError("give the handle either with --handle or with --handle-toward, not both")
                 if center is None and center_mm is None:
-                    raise TmsFieldError("--handle-toward needs the coil position (--position or --center-mm)")
+                    raise TmsFieldError("--handle-toward needs the coil position (--position, --mni or --center-mm)")
                 start = center if center is not None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
                 handle_default = person.position(handle_toward) - np.asarray(start)
         with timed(timings, "coil placement"):

@@ -1,4 +1,5 @@
-"""SimNIBS subject folders (``m2m_<id>/`` as ``charm`` writes them): the head mesh and the EEG caps.
+"""SimNIBS subject folders (``m2m_<id>/`` as ``charm`` writes them): the head mesh, the EEG caps
+and the MNI transformations (``toMNI/``, head_models/mni.py).
 
 A folder holds the head mesh ``<id>.msh`` (mm, SimNIBS tags) and, in ``eeg_positions/``, one CSV
 file per cap (e.g. ``EEG10-10_UI_Jurak_2007.csv``) with rows ``Type,x,y,z,Name`` in mm; electrode
@@ -98,6 +99,13 @@ class Subject:
         if cap not in self.caps:
             raise TmsFieldError(f"{self.folder}: no cap {cap!r}; its caps are {sorted(self.caps)}")
         return read_positions(self.caps[cap])
+
+    def mni_transform(self, kind: str = "auto"):
+        """The folder's MNI transformation (:class:`~tmsfield.head_models.mni.MNITransform`):
+        ``kind`` "nonl", "12dof", "6dof" or "auto" (nonl where present). E.g. the subject point
+        (m) of MNI M1: ``subject.mni_transform().to_subject([-37, -21, 58])``."""
+        from .mni import mni_transform
+        return mni_transform(self.folder, kind)
 
     def position(self, label: str, cap: str | None = None) -> np.ndarray:
         """The position (3,) m named ``label`` (e.g. "C3", "Nz") in ``cap``; a TmsFieldError with

@@ -81,9 +81,11 @@ def test_cli_places_the_coil_at_an_eeg_position(m2m, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--position", "C3"], "name EEG positions of a subject"),
+    (["--position", "C3"], "need a subject folder"),
+    (["--mni", "-37,-21,58"], "need a subject folder"),
     (["--subject", "SUBJECT", "--head", "sphere"], "either with --subject or with --head"),
-    (["--subject", "SUBJECT", "--position", "C3", "--center-mm", "0,0,95"], "either with --position or"),
+    (["--subject", "SUBJECT", "--position", "C3", "--center-mm", "0,0,95"], "one of --position, --mni and"),
+    (["--subject", "SUBJECT", "--position", "C3", "--mni", "0,0,60"], "one of --position, --mni and"),
     (["--subject", "SUBJECT", "--position", "C3", "--handle-toward", "CP3", "--handle", "0,1,0"],
      "either with --handle"),
 ])
@@ -94,3 +96,76 @@ def test_cli_refuses_conflicting_positions(m2m, tmp_path, args, message):
                                 ["simulate", *args, "--quiet", "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and message in result.output, result.output
     assert not (tmp_path / "o").exists()
+
+
+#: the known MNI → subject map of the test folder: subject_mm = MNI_AFFINE @ (mni_mm, 1)
+_angle = np.deg2rad(5.0)
+MNI_AFFINE = np.array([[0.95 * np.cos(_angle), -0.95 * np.sin(_angle), 0.0, 2.0],
+                       [0.95 * np.sin(_angle), 0.95 * np.cos(_angle), 0.0, -3.0],
+                       [0.0, 0.0, 1.05, 10.0], [0.0, 0.0, 0.0, 1.0]])
+
+
+def _field(affine_map, lo, hi, step):
+    """A deformation field (X, Y, Z, 1, 3) as SimNIBS writes it, on the grid lo..hi (mm) with
+    ``step`` mm voxels, holding ``affine_map`` applied to each voxel's coordinates."""
+    import nibabel
+    axes = [np.arange(a, b + step / 2, step) for a, b in zip(lo, hi)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+    values = grid @ affine_map[:3, :3].T + affine_map[:3, 3]
+    voxel_to_mm = np.diag([step, step, step, 1.0])
+    voxel_to_mm[:3, 3] = lo
+    return nibabel.Nifti1Image(values[:, :, :, None, :].astype(np.float32), voxel_to_mm)
+
+
+@pytest.fixture(scope="module")
+def mni_folder(m2m):
+    """The test subject with toMNI/: SimNIBS 4 deformation fields of MNI_AFFINE (both directions)
+    and the SimNIBS 3 12-DOF text file of the same map."""
+    import nibabel
+    (m2m / "toMNI").mkdir(exist_ok=True)
+    nibabel.save(_field(MNI_AFFINE, (-100, -130, -80), (100, 100, 110), 4.0), m2m / "toMNI" / "MNI2Conform_nonl.nii.gz")
+    nibabel.save(_field(np.linalg.inv(MNI_AFFINE), (-110, -130, -110), (110, 120, 130), 4.0),
+                 m2m / "toMNI" / "Conform2MNI_nonl.nii.gz")
+    np.savetxt(m2m / "toMNI" / "MNI2conform_12DOF.txt", MNI_AFFINE)
+    return m2m
+
+
+def test_mni_coordinates_map_through_the_deformation_field_and_the_affine(mni_folder):
+    """The field of an affine map interpolates it exactly (trilinear interpolation reproduces
+    affine functions; float32 storage: ~1e-5 mm), and the 12-DOF file is the same map."""
+    subject = tf.load_subject(mni_folder)
+    mni = np.array([[-37.0, -21.0, 58.0], [0.0, 0.0, 0.0], [41.3, -60.2, 22.7]])
+    expected = (mni @ MNI_AFFINE[:3, :3].T + MNI_AFFINE[:3, 3]) * 1e-3
+    nonl = subject.mni_transform()
+    assert nonl.kind == "nonl"
+    np.testing.assert_allclose(nonl.to_subject(mni), expected, atol=1e-7)
+    np.testing.assert_allclose(subject.mni_transform("12dof").to_subject(mni), expected, atol=1e-12)
+    np.testing.assert_allclose(nonl.to_mni(expected), mni, atol=1e-4)
+    np.testing.assert_allclose(subject.mni_transform("12dof").to_mni(expected), mni, atol=1e-9)
+
+
+def test_mni_points_outside_the_field_or_missing_files_are_named_errors(mni_folder, tmp_path):
+    transform = tf.load_subject(mni_folder).mni_transform()
+    with pytest.raises(TmsFieldError, match=r"outside the field of view of MNI2Conform_nonl.nii.gz"):
+        transform.to_subject([0.0, 0.0, 300.0])
+    plain = tmp_path / "m2m_plain"
+    plain.mkdir()
+    with pytest.raises(FileFormatError, match="no toMNI/MNI2conform_12DOF.txt"):
+        tf.head_models.mni_transform(plain).to_subject([0, 0, 0])
+    broken = tmp_path / "m2m_broken" / "toMNI"
+    broken.mkdir(parents=True)
+    (broken / "MNI2Conform_nonl.nii.gz").write_bytes(b"not a nifti")
+    with pytest.raises(FileFormatError, match="not a readable NIfTI deformation field"):
+        tf.head_models.mni_transform(broken.parent).to_subject([0, 0, 0])
+
+
+def test_cli_places_the_coil_over_an_mni_target(mni_folder, tmp_path):
+    """--mni: the coil centre lands 4 mm out along the scalp normal above the subject point the
+    MNI target maps to (within 1.5 mm: the polyhedral scalp of the 12 mm sphere)."""
+    out = tmp_path / "m1"
+    result = CliRunner().invoke(main, ["simulate", "--subject", str(mni_folder), "--mni", "-37,-21,58", "--order", "1",
+                                       "--no-picture", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    target = MNI_AFFINE[:3, :3] @ [-37.0, -21.0, 58.0] + MNI_AFFINE[:3, 3]
+    where = json.loads((out / "summary.json").read_text())["placement"]
+    assert np.linalg.norm(np.array(where["center_mm"]) - target / np.linalg.norm(target) * 99) < 1.5
