@@ -68,6 +68,11 @@ def main():
               help="EEG position (e.g. CP3) the handle points towards, instead of --handle.")
 @click.option("--matsimnibs", type=click.Path(exists=True, dir_okay=False),
               help="4x4 SimNIBS pose matrix file (translation in mm); overrides centre/handle/distance.")
+@click.option("--neuronavigation", type=click.Path(exists=True, dir_okay=False),
+              help="A Localite InstrumentMarker/TriggerMarker .xml or a Brainsight .txt export (NIfTI:Aligned, the "
+                   "head model's T1 coordinates); overrides centre/handle/distance.")
+@click.option("--marker", default=None, help="The marker (target, sample) of --neuronavigation to use, by name; "
+                                             "needed when the file holds several.")
 @click.option("--didt", default=1e6, show_default=True, help="Coil current slope dI/dt (A/s).")
 @click.option("--conductivity", multiple=True, metavar="TAG=S_PER_M",
               help="Override a tissue conductivity; repeatable.")
@@ -82,8 +87,8 @@ def main():
 @config_option
 @click.pass_context
 def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, distance_mm,
-             subject, position, mni, handle_toward, matsimnibs, didt, conductivity, out_dir, nifti_reference, picture,
-             quiet):
+             subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, didt, conductivity, out_dir,
+             nifti_reference, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -135,8 +140,13 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                 handle_default = person.position(handle_toward) - np.asarray(start)
         with timed(timings, "coil placement"):
             coil = load_coil(coil_spec)
+            if matsimnibs and neuronavigation:
+                raise TmsFieldError("give the pose either with --matsimnibs or with --neuronavigation, not both")
             if matsimnibs:
                 pose = tf.CoilPose.load(matsimnibs)
+            elif neuronavigation:
+                from ..coils.neuronavigation import marker as chosen_marker
+                pose = chosen_marker(tf.coils.read_neuronavigation(neuronavigation), marker, neuronavigation).pose
             else:
                 if center_mm is None and center is None:
                     raise TmsFieldError(f"{head_spec}: give the coil position with --center-mm X,Y,Z "

@@ -5,6 +5,7 @@ from .designs import circular_design, figure8_design
 from .electrical import CoilElectrical, electrical_properties, resistance
 from .inductance import mutual_inductance, self_inductance
 from .io import load, save
+from .neuronavigation import read_neuronavigation, write_brainsight, write_localite
 from .pose import CoilPose
 from .primary import magnetic_field, vector_potential
 from .windings import WireCrossSection, WoundCoil
@@ -27,5 +28,8 @@ __all__ = [
     "resistance",
     "save",
     "self_inductance",
+    "read_neuronavigation",
     "vector_potential",
+    "write_brainsight",
+    "write_localite",
 ]
