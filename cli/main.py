@@ -15,6 +15,7 @@ from .head import head
 from .optimize import optimize
 from .options import (
     PackageErrorGroup,
+    cap_position,
     conductivities,
     head_from_spec,
     load_coil,
@@ -122,13 +123,15 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                 head, center, handle_default = person.head, None, (0.0, 1.0, 0.0)
             else:
                 head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-            if (position or handle_toward or mni) and not subject:
-                raise TmsFieldError("--position, --mni and --handle-toward need a subject folder: give --subject "
+            if mni and not subject:
+                raise TmsFieldError("--mni needs a subject folder with its MNI transformations: give --subject "
                                     "m2m_<id> (or the position in mm with --center-mm)")
             if sum(bool(v) for v in (position, mni, center_mm)) > 1:
                 raise TmsFieldError("give the coil position with one of --position, --mni and --center-mm")
+            if position or handle_toward:
+                locate = person.position if subject else cap_position(head, head_spec)
             if position:
-                center = person.position(position)
+                center = locate(position)
             if mni:
                 center = person.mni_transform().to_subject(vector(mni, "--mni"))[0]
             if handle_toward:
@@ -137,7 +140,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                 if center is None and center_mm is None:
                     raise TmsFieldError("--handle-toward needs the coil position (--position, --mni or --center-mm)")
                 start = center if center is not None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
-                handle_default = person.position(handle_toward) - np.asarray(start)
+                handle_default = locate(handle_toward) - np.asarray(start)
         with timed(timings, "coil placement"):
             coil = load_coil(coil_spec)
             if matsimnibs and neuronavigation:

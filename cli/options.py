@@ -82,6 +82,35 @@ def head_from_spec(spec: str, edge_length_mm: float | None = None, *, verbose: b
     return tf.load_head(spec), None, (0.0, 1.0, 0.0)
 
 
+def cap_position(head, spec: str):
+    """A function label → (3,) m over the 10-10 cap computed on the built-in head ``spec``
+    (head_models/eeg_cap.py); a TmsFieldError for a mesh file, which has no fiducials."""
+    import functools
+
+    import tmsfield as tf
+
+    from ..head_models.subject import named_position
+    fiducials = fiducials_for_spec(spec)
+    if fiducials is None:
+        raise TmsFieldError(f"--position and --handle-toward name 10-10 positions, and the mesh {spec} comes without "
+                            "a cap: give --subject m2m_<id> (its EEG caps), or the position in mm with --center-mm")
+    cap = tf.head_models.cap_10_10(head.scalp, fiducials)
+    return functools.partial(named_position, cap, where=f"the 10-10 cap computed on the {spec} head")
+
+
+def fiducials_for_spec(spec: str) -> dict | None:
+    """The fiducials (m) of a built-in head ("demo", "sphere"), for its computed 10-10 cap; None
+    for a mesh file (its cap comes from a subject folder)."""
+    import tmsfield as tf
+    if spec == "demo":
+        return tf.head_models.demo_head_fiducials()
+    if spec == "sphere":
+        r = SPHERE_MM[-1] * 1e-3
+        return {"Nz": np.array([0.0, r, 0.0]), "Iz": np.array([0.0, -r, 0.0]), "LPA": np.array([-r, 0.0, 0.0]),
+                "RPA": np.array([r, 0.0, 0.0])}
+    return None
+
+
 def _check_edge_length(value) -> None:
     """--edge-length-mm must be a finite length > 0 (0 used to fall back silently to 6 mm)."""
     try:

@@ -249,6 +249,15 @@ def _envelope_axes() -> np.ndarray:
     return layer_axes(SCALP + SKULL + CSF)
 
 
+def demo_head_fiducials() -> dict[str, np.ndarray]:
+    """The demo head's fiducials (m) for its 10-10 cap (head_models/eeg_cap.py): nasion and
+    inion at the front and back, preauricular points at the sides, all on the scalp where its
+    two half-ellipsoids meet (z = 0, the ear line)."""
+    a, b = SCALP_AXES[:2]
+    return {"Nz": np.array([0.0, b, 0.0]), "Iz": np.array([0.0, -b, 0.0]), "LPA": np.array([-a, 0.0, 0.0]),
+            "RPA": np.array([a, 0.0, 0.0])}
+
+
 def demo_head_landmarks(*, seed: int = 0) -> DemoLandmarks:
     """Motor crown, scalp hotspot above it, scalp normal and handle direction of the demo head
     generated with ``seed`` (independent of the mesh resolution)."""

@@ -110,13 +110,17 @@ class Subject:
     def position(self, label: str, cap: str | None = None) -> np.ndarray:
         """The position (3,) m named ``label`` (e.g. "C3", "Nz") in ``cap``; a TmsFieldError with
         the closest names when there is none."""
-        positions = self.positions(cap)
-        if label not in positions:
-            close = difflib.get_close_matches(label, list(positions), n=5, cutoff=0.5)
-            raise TmsFieldError(f"no position {label!r} in the cap of {self.folder}"
-                                + (f"; did you mean {', '.join(close)}?" if close else
-                                   f"; it has {len(positions)} positions, e.g. {', '.join(list(positions)[:8])}"))
-        return positions[label]
+        return named_position(self.positions(cap), label, f"the cap of {self.folder}")
+
+
+def named_position(positions: dict, label: str, where: str) -> np.ndarray:
+    """``positions[label]``, or a TmsFieldError naming ``where`` and the closest names."""
+    if label not in positions:
+        close = difflib.get_close_matches(label, list(positions), n=5, cutoff=0.5)
+        raise TmsFieldError(f"no position {label!r} in {where}"
+                            + (f"; did you mean {', '.join(close)}?" if close else
+                               f"; it has {len(positions)} positions, e.g. {', '.join(list(positions)[:8])}"))
+    return positions[label]
 
 
 def load_subject(folder: str | os.PathLike) -> Subject:

@@ -59,7 +59,8 @@ def test_the_axis_conventions_as_simnibs_states_them(tmp_path):
     np.testing.assert_allclose(m[:3, 3], [-10, -20, 30])
     np.testing.assert_allclose(m[:3, :3], [[0, 0, -1], [0, 1, 0], [1, 0, 0]], atol=1e-15)
     brainsight = tmp_path / "b.txt"
-    header = "\t".join(["Target Name", "Loc. X", "Loc. Y", "Loc. Z"] + [f"m{i}n{j}" for i in range(3) for j in range(3)])
+    header = "\t".join(["Target Name", "Loc. X", "Loc. Y", "Loc. Z"]
+                       + [f"m{i}n{j}" for i in range(3) for j in range(3)])
     # columns: x = (0, 1, 0), y = (-1, 0, 0), z = (0, 0, 1)
     row = "\t".join(["T1", "1", "2", "3", "0", "1", "0", "-1", "0", "0", "0", "0", "1"])
     brainsight.write_text(f"# Coordinate system: NIfTI:Aligned\n# {header}\n{row}\n")

@@ -81,8 +81,7 @@ def test_cli_places_the_coil_at_an_eeg_position(m2m, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--position", "C3"], "need a subject folder"),
-    (["--mni", "-37,-21,58"], "need a subject folder"),
+    (["--mni", "-37,-21,58"], "needs a subject folder"),
     (["--subject", "SUBJECT", "--head", "sphere"], "either with --subject or with --head"),
     (["--subject", "SUBJECT", "--position", "C3", "--center-mm", "0,0,95"], "one of --position, --mni and"),
     (["--subject", "SUBJECT", "--position", "C3", "--mni", "0,0,60"], "one of --position, --mni and"),
