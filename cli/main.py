@@ -82,6 +82,12 @@ def main():
 @click.option("--nifti-reference", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A NIfTI image (e.g. the subject's T1, affine in mm): also write magnE.nii.gz, |E| on its "
                    "voxel grid (needs tmsfield[nifti]).")
+@click.option("--roi", "rois", multiple=True, metavar="X,Y,Z,R",
+              help="A region of interest: the brain (white and grey matter) within R mm of X,Y,Z mm; its |E| "
+                   "mean, median, p99 and max go into the summary. Repeatable.")
+@click.option("--cortex", is_flag=True,
+              help="Also write the grey-matter mid-surface (cortex.surf.gii, mm) and |E|, E.n and tangential E on "
+                   "it (cortex_E.func.gii); needs a head with grey and white matter and tmsfield[nifti].")
 @click.option("--picture/--no-picture", default=True, show_default=True,
               help="Also save field.png (|E| on the cortex, coil in place; needs tmsfield[viz]).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
@@ -89,7 +95,7 @@ def main():
 @click.pass_context
 def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, distance_mm,
              subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, didt, conductivity, out_dir,
-             nifti_reference, picture, quiet):
+             nifti_reference, rois, cortex, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -114,6 +120,9 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
         check_available("nibabel", extra="nifti", purpose="--nifti-reference")
         check_nifti_reference(nifti_reference)
     tf.get_backend(backend)                                 # a missing GPU fails before any work
+    if cortex:
+        check_available("nibabel", extra="nifti", purpose="--cortex")
+    regions = [_roi(spec) for spec in rois]
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
         with timed(timings, "head"):
             if subject:
@@ -141,6 +150,11 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                     raise TmsFieldError("--handle-toward needs the coil position (--position, --mni or --center-mm)")
                 start = center if center is not None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
                 handle_default = locate(handle_toward) - np.asarray(start)
+            for region in regions:
+                region.elements(head)                       # an empty region fails before the solve
+            if cortex and not {1, 2} <= set(head.tissue_tags):
+                raise TmsFieldError(f"--cortex needs grey and white matter (tags 2 and 1); this head has tags "
+                                    f"{head.tissue_tags}")
         with timed(timings, "coil placement"):
             coil = load_coil(coil_spec)
             if matsimnibs and neuronavigation:
@@ -162,8 +176,8 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
         # the run's stages in order; summary.txt/.json are written before the last two are known
         result.timings = {**timings, **result.timings}
         with timed(result.timings, "writing outputs"):
-            save_folder(result, staging, config=config_text(ctx), nifti_reference=nifti_reference,
-                        verbose=not quiet)
+            save_folder(result, staging, config=config_text(ctx), nifti_reference=nifti_reference, rois=regions,
+                        cortex=cortex, verbose=not quiet)
         pictured = False
         if picture:
             with timed(result.timings, "picture"):
@@ -191,9 +205,16 @@ def _write_picture(result, coil, path: Path) -> bool:
     return True
 
 
+def _roi(spec: str):
+    """--roi X,Y,Z,R (mm) as a SphereROI (m)."""
+    from ..solver.results.roi import SphereROI
+    values = vector(spec, "--roi", length=4)
+    return SphereROI(center=tuple(1e-3 * v for v in values[:3]), radius=1e-3 * values[3])
+
+
 #: the files `simulate` may write into its output folder (an existing folder holding only these is replaced)
 SIMULATE_OUTPUTS = ("field.msh", "field.vtu", "summary.txt", "summary.json", "result.npz", "config.toml",
-                    "magnE.nii.gz", "field.png")
+                    "magnE.nii.gz", "field.png", "cortex.surf.gii", "cortex_E.func.gii")
 
 
 #: the files `thresholds` writes into its output folder

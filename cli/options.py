@@ -21,13 +21,15 @@ class PackageErrorGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-def vector(text: str, what: str):
+def vector(text: str, what: str, length: int = 3):
+    """``length`` comma- or space-separated finite numbers of the option ``what``."""
+    example = "'0,0,95'" if length == 3 else "'-37,-21,58,10'"
     try:
         values = [float(v) for v in text.replace(",", " ").split()]
     except ValueError:
-        raise click.BadParameter(f"{what} must be three numbers like '0,0,95', got {text!r}") from None
-    if len(values) != 3:
-        raise click.BadParameter(f"{what} must have three components, got {text!r}")
+        raise click.BadParameter(f"{what} must be {length} numbers like {example}, got {text!r}") from None
+    if len(values) != length or not np.isfinite(values).all():
+        raise click.BadParameter(f"{what} must have {length} finite components, got {text!r}")
     return values
 
 

@@ -125,7 +125,8 @@ class FieldResult:
 
     def statistics(self) -> dict:
         """Per-tissue |E| statistics (V/m) and volumes: 99.9th percentile (robust peak),
-        maximum, volume-weighted mean, and the volume (cm³) above 50 % of the peak."""
+        maximum, volume-weighted mean, and the volumes (cm³) above 50 % and 75 % of the peak
+        (focality)."""
         vol, mag = self.head.volumes, self.magnE
         stats = {}
         for tag in self.head.tissue_tags:
@@ -137,6 +138,7 @@ class FieldResult:
                 "max_V_per_m": float(mag[sel].max()),
                 "mean_V_per_m": float(np.average(mag[sel], weights=vol[sel])),
                 "volume_above_half_peak_cm3": float(1e6 * vol[sel][mag[sel] >= 0.5 * p999].sum()),
+                "volume_above_75pct_peak_cm3": float(1e6 * vol[sel][mag[sel] >= 0.75 * p999].sum()),
             }
         return stats
 
@@ -195,9 +197,10 @@ class FieldResult:
         values = [1e-6 * v for v in self.didt]
         return values[0] if len(values) == 1 else values
 
-    def summary(self) -> str:
+    def summary(self, rois=()) -> str:
         """Human-readable table of :meth:`statistics`, the half-value depth, the coil placement,
-        the peak and the stage timings."""
+        the peak, the regions of interest ``rois`` (e.g. :class:`~tmsfield.solver.results.roi.SphereROI`)
+        and the stage timings."""
         rows = [f"{'tag':>4} {'tissue':<14} {'|E| p99.9':>10} {'max':>9} {'mean':>9} {'V>50%':>9}",
                 f"{'':>4} {'':<14} {'(V/m)':>10} {'(V/m)':>9} {'(V/m)':>9} {'(cm³)':>9}"]
         for tag, s in self.statistics().items():
@@ -216,6 +219,10 @@ class FieldResult:
             rows.append(f"coil centre {where['center_mm']} mm, handle {where['handle']}, "
                         f"{where['scalp_distance_mm']:.2f} mm from the scalp (nearest scalp point "
                         f"{where['nearest_scalp_point_mm']} mm)")
+        for roi in rois:
+            r = roi.statistics(self)
+            rows.append(f"ROI {r['name']}: |E| mean {r['mean_V_per_m']:.4g}, median {r['median_V_per_m']:.4g}, "
+                        f"p99 {r['p99_V_per_m']:.4g}, max {r['max_V_per_m']:.4g} V/m over {r['volume_cm3']:.3g} cm³")
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
         didt = self.didt_A_per_us
@@ -287,14 +294,15 @@ class FieldResult:
         """Provenance plus timings and the pose, as JSON-ready data."""
         return provenance_record(self)
 
-    def summary_record(self) -> dict:
+    def summary_record(self, rois=()) -> dict:
         """:meth:`statistics` (by tag), the half-value depth in mm (None without brain tags) and
         :meth:`provenance_record`, as JSON-ready data (``tmsfield simulate`` writes summary.json),
-        with :meth:`peak`, :meth:`placement` and dI/dt in A/µs (:attr:`didt_A_per_us`)."""
+        with :meth:`peak`, :meth:`placement`, dI/dt in A/µs (:attr:`didt_A_per_us`) and the
+        statistics of the regions of interest ``rois``."""
         depth = 1e3 * self.half_value_depth if self.has_brain else None
         return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "peak": self.peak(),
                 "statistics": self.statistics(), "half_value_depth_mm": depth,
-                "provenance": self.provenance_record()}
+                "rois": [roi.statistics(self) for roi in rois], "provenance": self.provenance_record()}
 
 
 

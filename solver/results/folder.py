@@ -19,21 +19,23 @@ from ...core.files import write_text_atomic
 #: the file :func:`load_folder` restores the result from
 RESULT_FILE = "result.npz"
 #: the files :func:`save_folder` writes (config.toml and magnE.nii.gz when asked for)
-FOLDER_FILES = ("field.msh", "field.vtu", "summary.txt", "summary.json", RESULT_FILE, "config.toml", "magnE.nii.gz")
+FOLDER_FILES = ("field.msh", "field.vtu", "summary.txt", "summary.json", RESULT_FILE, "config.toml", "magnE.nii.gz",
+                "cortex.surf.gii", "cortex_E.func.gii")
 
 
-def save_folder(result, out: str | os.PathLike, *, config: str | None = None, nifti_reference=None,
-                verbose: bool = True) -> list[str]:
+def save_folder(result, out: str | os.PathLike, *, config: str | None = None, nifti_reference=None, rois=(),
+                cortex: bool = False, verbose: bool = True) -> list[str]:
     """Write ``result``'s files into the existing folder ``out`` (each atomically): field.msh,
-    field.vtu, summary.txt, summary.json and result.npz, plus config.toml holding ``config``
-    and magnE.nii.gz on the grid of ``nifti_reference`` when given. Wrap it in
+    field.vtu, summary.txt, summary.json (with the statistics of ``rois``) and result.npz, plus
+    config.toml holding ``config``, magnE.nii.gz on the grid of ``nifti_reference`` when given,
+    and with ``cortex`` the grey-matter mid-surface and its fields as GIfTI (cortex.py). Wrap it in
     :func:`tmsfield.core.files.replaced_folder` to make the whole folder atomic. Returns the
     names written."""
     out = Path(out)
     result.save(out / "field.msh")
     result.save(out / "field.vtu")
-    write_text_atomic(out / "summary.txt", result.summary() + "\n")
-    write_text_atomic(out / "summary.json", json.dumps(result.summary_record(), indent=2) + "\n")
+    write_text_atomic(out / "summary.txt", result.summary(rois) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(result.summary_record(rois), indent=2) + "\n")
     result.save(out / RESULT_FILE)
     names = ["field.msh", "field.vtu", "summary.txt", "summary.json", RESULT_FILE]
     if config is not None:
@@ -43,6 +45,9 @@ def save_folder(result, out: str | os.PathLike, *, config: str | None = None, ni
         from .nifti import save_nifti
         save_nifti(result, out / "magnE.nii.gz", nifti_reference, verbose=verbose)
         names.append("magnE.nii.gz")
+    if cortex:
+        from .cortex import save_cortex
+        names += save_cortex(result, out)
     return names
 
 

@@ -1,0 +1,72 @@
+"""The field on the grey-matter mid-surface: |E| and its normal and tangential parts, written as
+GIfTI (a surface file and a functional file of three arrays) for FreeSurfer, Connectome
+Workbench, nilearn or SimNIBS' own viewers.
+
+The mid-surface is :meth:`HeadMesh.grey_matter_midsurface`; the field is ``result.sample`` at
+its vertices (the solver's recommended interpolation); the normal at a vertex is the
+area-weighted mean of its triangles' normals, oriented from the white matter towards the grey
+matter (away from the nearest white-matter element), so E·n > 0 where the field points out of
+the white matter.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ...core.files import atomic_path
+from ...core.optional import require
+from ...head_models.geometry import triangle_normals
+from ...head_models.tissues import WHITE_MATTER
+
+#: the files :func:`save_cortex` writes
+CORTEX_FILES = ("cortex.surf.gii", "cortex_E.func.gii")
+#: the arrays of cortex_E.func.gii, in order (V/m)
+CORTEX_ARRAYS = ("magnE", "E_normal", "E_tangential")
+
+
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray, head) -> np.ndarray:
+    """Unit normals (n, 3) at the mid-surface ``vertices``, pointing away from the white matter."""
+    from scipy.spatial import cKDTree
+    normals, areas = triangle_normals(vertices, triangles)
+    summed = np.zeros_like(vertices)
+    for corner in range(3):
+        np.add.at(summed, triangles[:, corner], areas[:, None] * normals)
+    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    white = head.centroids[head.tags == WHITE_MATTER]
+    _, nearest = cKDTree(white).query(vertices)
+    flip = np.einsum("ij,ij->i", summed, vertices - white[nearest]) < 0
+    summed[flip] *= -1
+    return summed
+
+
+def cortex_fields(result) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(vertices (n, 3) m, triangles (k, 3), {"magnE", "E_normal", "E_tangential": (n,) V/m}) of
+    ``result`` (a FieldResult) on its head's grey-matter mid-surface."""
+    vertices, triangles = result.head.grey_matter_midsurface()
+    E = result.sample(vertices)
+    normals = vertex_normals(vertices, triangles, result.head)
+    normal_part = np.einsum("ij,ij->i", E, normals)
+    tangential = np.linalg.norm(E - normal_part[:, None] * normals, axis=1)
+    return vertices, triangles, {"magnE": np.linalg.norm(E, axis=1), "E_normal": normal_part,
+                                 "E_tangential": tangential}
+
+
+def save_cortex(result, folder: str | os.PathLike) -> list[str]:
+    """Write :data:`CORTEX_FILES` into ``folder`` (each atomically): the mid-surface in mm and
+    the arrays :data:`CORTEX_ARRAYS` per vertex. Needs nibabel (``tmsfield[nifti]``)."""
+    nibabel = require("nibabel", extra="nifti", purpose="GIfTI cortex output")
+    from nibabel.gifti import GiftiDataArray, GiftiImage
+    vertices, triangles, fields = cortex_fields(result)
+    surface = GiftiImage(darrays=[
+        GiftiDataArray((1e3 * vertices).astype(np.float32), intent="NIFTI_INTENT_POINTSET",
+                       datatype="NIFTI_TYPE_FLOAT32"),
+        GiftiDataArray(triangles.astype(np.int32), intent="NIFTI_INTENT_TRIANGLE", datatype="NIFTI_TYPE_INT32")])
+    data = GiftiImage(darrays=[GiftiDataArray(fields[name].astype(np.float32), intent="NIFTI_INTENT_NONE",
+                                              datatype="NIFTI_TYPE_FLOAT32", meta={"Name": name})
+                               for name in CORTEX_ARRAYS])
+    for image, name in zip((surface, data), CORTEX_FILES):
+        with atomic_path(Path(folder) / name) as tmp:
+            nibabel.save(image, os.fspath(tmp))
+    return list(CORTEX_FILES)

@@ -1,0 +1,84 @@
+"""Regions of interest and the grey-matter mid-surface output (GIfTI)."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import tmsfield as tf
+from tmsfield.cli.main import main
+from tmsfield.core.errors import TmsFieldError
+from tmsfield.solver.results.cortex import CORTEX_ARRAYS, save_cortex
+from tmsfield.solver.results.roi import SphereROI
+
+
+@pytest.fixture(scope="module")
+def sphere_result(coarse_sphere):
+    pose = tf.CoilPose.on_head(coarse_sphere, center=(0.0, 0.0, 0.095))
+    return tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles"), pose, order=1)
+
+
+@pytest.fixture(scope="module")
+def demo_result():
+    head = tf.head_models.demo_head("coarse")
+    marks = tf.head_models.demo_head_landmarks()
+    pose = tf.CoilPose.on_head(head, center=marks.motor_hotspot, handle=marks.handle)
+    return tf.simulate(head, tf.coils.figure8(), pose, order=1), marks
+
+
+def test_roi_statistics_are_those_of_the_elements_within_the_sphere(sphere_result):
+    head = sphere_result.head
+    roi = SphereROI(center=(0.0, 0.0, 0.07), radius=0.012, tags=(3,), name="below the coil")
+    stats = roi.statistics(sphere_result)
+    inside = (np.linalg.norm(head.centroids - [0.0, 0.0, 0.07], axis=1) <= 0.012) & (head.tags == 3)
+    mag, vol = np.linalg.norm(sphere_result.E[inside], axis=1), head.volumes[inside]
+    assert stats["elements"] == inside.sum() and stats["volume_cm3"] == pytest.approx(1e6 * vol.sum())
+    assert stats["mean_V_per_m"] == pytest.approx((mag * vol).sum() / vol.sum())
+    assert stats["max_V_per_m"] == mag.max() and stats["median_V_per_m"] <= stats["p99_V_per_m"] <= mag.max()
+    record = sphere_result.summary_record([roi])
+    assert record["rois"][0]["name"] == "below the coil" and "ROI below the coil" in sphere_result.summary([roi])
+    assert all("volume_above_75pct_peak_cm3" in s for s in record["statistics"].values())
+
+
+def test_bad_regions_are_named_errors(sphere_result):
+    with pytest.raises(TmsFieldError, match="mm given as metres"):
+        SphereROI(center=(0, 0, 0.07), radius=10.0)
+    with pytest.raises(TmsFieldError, match="no elements of tags"):
+        SphereROI(center=(0, 0, 0.07), radius=0.01).elements(sphere_result.head)      # no brain in the sphere
+    with pytest.raises(TmsFieldError, match="the nearest is .* mm from its centre"):
+        SphereROI(center=(0, 0, 0.3), radius=0.01, tags=(3,)).elements(sphere_result.head)
+
+
+def test_cortex_gifti_loads_with_nibabel_and_equals_sample(demo_result, tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    result, _ = demo_result
+    assert save_cortex(result, tmp_path) == ["cortex.surf.gii", "cortex_E.func.gii"]
+    surface = nibabel.load(tmp_path / "cortex.surf.gii")
+    vertices_mm, triangles = surface.darrays[0].data, surface.darrays[1].data
+    mid, tris = result.head.grey_matter_midsurface()
+    np.testing.assert_allclose(vertices_mm, 1e3 * mid, rtol=1e-6)            # float32 in mm
+    assert np.array_equal(triangles, tris)
+    arrays = nibabel.load(tmp_path / "cortex_E.func.gii").darrays
+    assert [a.meta["Name"] for a in arrays] == list(CORTEX_ARRAYS)
+    magnE, normal, tangential = (a.data.astype(float) for a in arrays)
+    expected = np.linalg.norm(result.sample(mid), axis=1)
+    np.testing.assert_allclose(magnE, expected, rtol=1e-6)                   # float32
+    np.testing.assert_allclose(normal**2 + tangential**2, magnE**2, rtol=1e-5)
+    assert (normal > 0).any() and (normal < 0).any()                         # both directions occur on folds
+
+
+def test_cli_writes_roi_statistics_and_cortex_files(demo_result, tmp_path):
+    pytest.importorskip("nibabel")
+    _, marks = demo_result
+    below = 1e3 * marks.motor_crown
+    out = tmp_path / "m1"
+    result = CliRunner().invoke(main, ["simulate", "--head", "demo", "--edge-length-mm", "5", "--order", "1",
+                                       "--roi", ",".join(f"{v:.3f}" for v in below) + ",10", "--cortex",
+                                       "--no-picture", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rois"][0]["radius_mm"] == 10.0 and summary["rois"][0]["elements"] > 0
+    assert (out / "cortex.surf.gii").is_file() and (out / "cortex_E.func.gii").is_file()
+    refused = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--roi", "0,0,70,10",
+                                        "--quiet", "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 1 and "no elements of tags" in refused.output and not (tmp_path / "x").exists()
