@@ -82,3 +82,14 @@ def test_cli_writes_roi_statistics_and_cortex_files(demo_result, tmp_path):
     refused = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--roi", "0,0,70,10",
                                         "--quiet", "--out", str(tmp_path / "x")])
     assert refused.exit_code == 1 and "no elements of tags" in refused.output and not (tmp_path / "x").exists()
+
+
+def test_scalp_cortex_distance_under_the_coil(demo_result, sphere_result):
+    """Over the demo head's gyral crowns the pial surface lies 5.5 (scalp) + 6.5 (skull) + 2.5
+    (CSF) = 14.5 mm in from the scalp along the semi-axes (head_models/demo.py layer table), a
+    little less along the normal of the ellipsoidal shells; the sphere has no grey matter."""
+    result, _ = demo_result
+    where = result.placement()
+    assert 12.0 < where["scalp_cortex_distance_mm"] < 15.0
+    assert "scalp-cortex distance there" in result.summary()
+    assert sphere_result.placement()["scalp_cortex_distance_mm"] is None

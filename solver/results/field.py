@@ -15,7 +15,7 @@ from ...core.checks import check_choice
 from ...core.errors import FileFormatError, TmsFieldError
 from ...head_models.io import to_meshio, write_mesh
 from ...head_models.surfaces import outer_boundary
-from ...head_models.tissues import BRAIN_TAGS, tissue_name
+from ...head_models.tissues import BRAIN_TAGS, GREY_MATTER, tissue_name
 from ..recovery import node_average
 from . import archive
 from .provenance import provenance_record
@@ -181,15 +181,22 @@ class FieldResult:
 
     def placement(self) -> dict | None:
         """Where the coil went (None without a pose), JSON-ready: centre (mm), handle direction
-        y' and axis z' (unit, into the head), distance from the centre to the scalp (mm) and
-        the nearest scalp point (mm)."""
+        y' and axis z' (unit, into the head), distance from the centre to the scalp (mm), the
+        nearest scalp point (mm), and the scalp–cortex distance there: from that scalp point to
+        the nearest point of the grey matter's outer boundary (mm; None without grey matter)."""
         if self.pose is None:
             return None
         distance, _, nearest = self.head.scalp.tree.closest(self.pose.center)
+        grey = self.head.tets[self.tags == GREY_MATTER]
+        cortex = None
+        if len(grey):
+            depth = TriangleTree(self.head.nodes, outer_boundary(self.head.nodes, grey)).closest(nearest)[0]
+            cortex = round(1e3 * float(depth[0]), 3)
         return {"center_mm": np.round(1e3 * self.pose.center, 3).tolist(),
                 "handle": np.round(self.pose.handle, 6).tolist(), "axis": np.round(self.pose.normal, 6).tolist(),
                 "scalp_distance_mm": round(1e3 * float(distance[0]), 3),
-                "nearest_scalp_point_mm": np.round(1e3 * nearest[0], 3).tolist()}
+                "nearest_scalp_point_mm": np.round(1e3 * nearest[0], 3).tolist(),
+                "scalp_cortex_distance_mm": cortex}
 
     @property
     def didt_A_per_us(self) -> float | list[float]:
@@ -218,7 +225,9 @@ class FieldResult:
         if where is not None:
             rows.append(f"coil centre {where['center_mm']} mm, handle {where['handle']}, "
                         f"{where['scalp_distance_mm']:.2f} mm from the scalp (nearest scalp point "
-                        f"{where['nearest_scalp_point_mm']} mm)")
+                        f"{where['nearest_scalp_point_mm']} mm)"
+                        + ("" if where["scalp_cortex_distance_mm"] is None else
+                           f"; scalp-cortex distance there {where['scalp_cortex_distance_mm']:.1f} mm"))
         for roi in rois:
             r = roi.statistics(self)
             rows.append(f"ROI {r['name']}: |E| mean {r['mean_V_per_m']:.4g}, median {r['median_V_per_m']:.4g}, "
