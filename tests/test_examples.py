@@ -38,3 +38,18 @@ def test_figure8_turns_energy_focality():
         assert 0 < r["half_value_area"] < 2 * np.pi * 0.08**2 / 2
     assert rows[1]["inductance"] > 2 * rows[0]["inductance"]           # L grows ~ N²
     assert rows[1]["current"] < rows[0]["current"]
+
+
+def test_subject_to_c3(tmp_path):
+    """The walk-through lays out an m2m folder, places the coil at C3 of its cap and at MNI M1,
+    and writes the summary with the ROI and the cortex GIfTI files."""
+    pytest.importorskip("nibabel")
+    ex = _load("subject_to_c3")
+    out = ex.main(tmp_path)
+    c3 = out["c3"]
+    assert c3["rois"][0]["name"] == "cortex under C3" and c3["rois"][0]["elements"] > 0
+    assert "cortex.surf.gii" in out["files"] and (out["folder"] / "summary.json").is_file()
+    assert c3["placement"]["center_mm"][0] < -30                     # C3 is over the left hemisphere
+    assert 8 < c3["placement"]["scalp_cortex_distance_mm"] < 20
+    # MNI (-37, -21, 58) through the identity 12-DOF file: the coil sits over the left, above it
+    assert out["m1"]["placement"]["nearest_scalp_point_mm"][0] < -20

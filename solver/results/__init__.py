@@ -7,6 +7,8 @@ archive    the .npz layout every result type saves to (head, coil, pose as array
 restore    a loaded result's native field and recovery, rebuilt from the stored solver state
 folder     the `tmsfield simulate` output folder: save_folder, load_folder, read_summary
 nifti      |E| on a NIfTI image's voxel grid
+roi        regions of interest (SphereROI) and their |E| statistics
+cortex     the field on the grey-matter mid-surface, as GIfTI
 load       load_result: any saved result or simulate folder back as its object
 """
 from .field import FieldResult, weighted_percentile
@@ -14,7 +16,8 @@ from .folder import load_folder, read_summary, save_folder
 from .load import load_result
 from .nifti import check_nifti_reference, save_nifti
 from .provenance import base_provenance, provenance_record
+from .roi import SphereROI
 from .surface import SurfaceFieldResult
 
-__all__ = ["FieldResult", "SurfaceFieldResult", "base_provenance", "check_nifti_reference", "load_folder",
+__all__ = ["FieldResult", "SphereROI", "SurfaceFieldResult", "base_provenance", "check_nifti_reference", "load_folder",
            "load_result", "provenance_record", "read_summary", "save_folder", "save_nifti", "weighted_percentile"]
