@@ -1,4 +1,5 @@
-"""Coil models: magnetic dipoles and straight current segments, in coil coordinates (m)."""
+"""Coil models: magnetic dipoles, straight current segments and sampled A-field grids, in coil
+coordinates (m)."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,8 @@ def _indices(a, n: int, name: str, coil: str) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Coil:
-    """A TMS coil as magnetic dipoles and/or straight current segments, per ampere of current.
+    """A TMS coil as magnetic dipoles, straight current segments and/or a sampled A-field grid
+    (SimNIBS' NIfTI coils, :class:`~tmsfield.coils.grid.AFieldGrid`), per ampere of current.
 
     Coordinates follow SimNIBS: origin at the coil centre on its bottom face, z into the head,
     y along the handle. All arrays are in SI units.
@@ -42,6 +44,8 @@ class Coil:
         element (multi-stimulator .tcd coils); 0 for ordinary coils.
     max_didt : per-stimulator maximum dI/dt (A/s), or empty when unknown.
     name : label.
+    grid : a sampled A-field (driven by stimulator 0), or None. It gives A and dA/dt; its B,
+        and the placement search's resampling, need the coil's elements (.ccd/.tcd).
     """
     dipole_positions: np.ndarray | None = None
     dipole_moments: np.ndarray | None = None
@@ -52,6 +56,7 @@ class Coil:
     segment_stimulator: np.ndarray | None = None
     max_didt: tuple[float, ...] = ()
     name: str = "coil"
+    grid: object = None
 
     def __post_init__(self):
         s = lambda k, v: object.__setattr__(self, k, v)
@@ -63,8 +68,8 @@ class Coil:
         nd, ns = len(self.dipole_positions), len(self.segment_starts)
         if len(self.dipole_moments) != nd or len(self.segment_ends) != ns:
             raise CoilError(f"coil {n!r}: positions/moments or starts/ends differ in length")
-        if nd + ns == 0:
-            raise CoilError(f"coil {n!r} has no dipoles and no segments")
+        if nd + ns == 0 and self.grid is None:
+            raise CoilError(f"coil {n!r} has no dipoles, no segments and no A-field grid")
         w = np.ones(ns) if self.segment_weights is None else np.asarray(self.segment_weights, float).reshape(-1)
         if len(w) != ns or not np.isfinite(w).all():
             raise CoilError(f"coil {n!r}: need one finite weight per segment")
@@ -78,7 +83,7 @@ class Coil:
     @property
     def n_stimulators(self) -> int:
         idx = np.concatenate([self.dipole_stimulator, self.segment_stimulator])
-        return int(idx.max()) + 1
+        return int(idx.max()) + 1 if len(idx) else 1
 
     @property
     def n_sources(self) -> int:
@@ -96,7 +101,8 @@ class Coil:
             dipole_positions=self.dipole_positions @ rot.T + shift,
             dipole_moments=self.dipole_moments @ rot.T,
             segment_starts=self.segment_starts @ rot.T + shift,
-            segment_ends=self.segment_ends @ rot.T + shift)
+            segment_ends=self.segment_ends @ rot.T + shift,
+            grid=None if self.grid is None else self.grid.transformed(matrix))
 
     def scaled(self, current: float | Sequence[float]) -> Coil:
         """This coil with every element's strength multiplied by its stimulator's ``current``.
@@ -112,7 +118,8 @@ class Coil:
         return dataclasses.replace(
             self,
             dipole_moments=self.dipole_moments * per_stim[self.dipole_stimulator][:, None],
-            segment_weights=self.segment_weights * per_stim[self.segment_stimulator])
+            segment_weights=self.segment_weights * per_stim[self.segment_stimulator],
+            grid=None if self.grid is None else self.grid.scaled(per_stim[0]))
 
     # --- fields (delegated to coils.primary) ------------------------------------------
     def vector_potential(self, points, pose=None, *, current=1.0, method="auto", backend="auto"):
@@ -138,5 +145,6 @@ class Coil:
     def summary(self) -> str:
         """One line: name and element counts."""
         lim = f", max dI/dt {[f'{v:.3g}' for v in self.max_didt]} A/s" if self.max_didt else ""
+        grid = "" if self.grid is None else f", an A-field grid of {self.grid.values.shape[:3]} voxels"
         return (f"Coil {self.name!r}: {len(self.dipole_positions)} dipoles, "
-                f"{len(self.segment_starts)} segments, {self.n_stimulators} stimulator(s){lim}")
+                f"{len(self.segment_starts)} segments{grid}, {self.n_stimulators} stimulator(s){lim}")

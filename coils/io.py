@@ -1,8 +1,5 @@
-"""Coil files by extension: .ccd (read/write) and .tcd (read).
-
-SimNIBS' third coil format, a sampled A-field grid in a NIfTI image (.nii, .nii.gz), is not
-supported yet: such a file is refused with an error that says so.
-"""
+"""Coil files by extension: .ccd (read/write), .tcd (read) and SimNIBS' sampled A-field grids in
+NIfTI images, .nii / .nii.gz (read; coils/grid.py; needs nibabel, ``tmsfield[nifti]``)."""
 from __future__ import annotations
 
 import os
@@ -14,7 +11,7 @@ from .coil import Coil
 from .tcd import read_tcd
 
 READERS = {".ccd": read_ccd, ".tcd": read_tcd}
-#: SimNIBS' sampled A-field coils (NIfTI images): recognised, not readable yet
+#: SimNIBS' sampled A-field coils (NIfTI images)
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
@@ -25,7 +22,7 @@ def is_coil_file_name(name: str | os.PathLike) -> bool:
 
 
 def load(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Coil:
-    """Read a SimNIBS coil file (.ccd or .tcd).
+    """Read a SimNIBS coil file (.ccd, .tcd, or a NIfTI A-field grid .nii/.nii.gz).
 
     ``max_elements`` caps the number of dipoles/segments the file may hold (checked before
     allocating); raise it for a coil that really is larger."""
@@ -33,12 +30,12 @@ def load(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENTS) -
     if not path.is_file():
         raise FileFormatError(f"{path}: no such coil file")
     if str(path).lower().endswith(NIFTI_SUFFIXES):
-        raise FileFormatError(f"{path}: sampled A-field coils (NIfTI .nii/.nii.gz) are not supported yet; "
-                              "use the coil's .ccd (dipoles) or .tcd version, e.g. from SimNIBS' "
-                              "resources/coil_models")
+        from .grid import read_nifti_coil
+        name = path.name[:-len(".nii.gz")] if path.name.lower().endswith(".nii.gz") else path.stem
+        return Coil(grid=read_nifti_coil(path), name=name)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise FileFormatError(f"{path}: unsupported coil format; use .ccd or .tcd")
+        raise FileFormatError(f"{path}: unsupported coil format; use .ccd, .tcd or .nii/.nii.gz")
     return reader(path, max_elements=max_elements)
 
 

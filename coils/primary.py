@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core.backend import get_backend
 from ..core.checks import check_choice
-from ..core.errors import TmsFieldError
+from ..core.errors import CoilError, TmsFieldError
 from ..core.pairwise import cross, inverse_power_sums
 from ..core.units import MU0_OVER_4PI
 from . import fmm, kernels
@@ -82,7 +82,13 @@ def _field(coil, points, field: str, method: str, backend) -> np.ndarray:
             out += fmm.segments(points, *seg, field)
         else:
             out += _direct(kernels.segment_a if field == "A" else kernels.segment_b, points, seg, be)
-    return MU0_OVER_4PI * out
+    out *= MU0_OVER_4PI
+    if coil.grid is not None:
+        if field != "A":
+            raise CoilError(f"coil {coil.name!r} is a sampled A-field grid: it gives A and dA/dt, not B; use its "
+                            ".ccd/.tcd version for B (and for the placement search)")
+        out += coil.grid.potential(points)
+    return out
 
 
 def vector_potential(coil, points, *, method="auto", backend="auto") -> np.ndarray:

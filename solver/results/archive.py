@@ -95,6 +95,10 @@ def coil_arrays(coil) -> dict:
         return {}
     out = {f"coil_{k}": getattr(coil, k) for k in COIL_ARRAYS}
     out["coil_max_didt"] = np.asarray(coil.max_didt, dtype=float)
+    if coil.grid is not None:                      # a sampled A-field (NIfTI coil)
+        grid = coil.grid
+        out.update(coil_grid_values=grid.values, coil_grid_affine=grid.affine, coil_grid_frame=grid.frame,
+                   coil_grid_scale=np.asarray(grid.scale, dtype=float))
     return out
 
 
@@ -103,8 +107,13 @@ def coil_from(arrays: dict, record: dict, path):
     if "coil_dipole_positions" not in arrays:
         return None
     from ...coils.coil import Coil
+    from ...coils.grid import AFieldGrid
+    grid = None
+    if "coil_grid_values" in arrays:
+        grid = AFieldGrid(need(arrays, "coil_grid_values", path), need(arrays, "coil_grid_affine", path),
+                          need(arrays, "coil_grid_frame", path), float(need(arrays, "coil_grid_scale", path)))
     return Coil(**{k: need(arrays, f"coil_{k}", path) for k in COIL_ARRAYS},
-                max_didt=tuple(need(arrays, "coil_max_didt", path)), name=record.get("coil_name", "coil"))
+                max_didt=tuple(need(arrays, "coil_max_didt", path)), name=record.get("coil_name", "coil"), grid=grid)
 
 
 def pose_from(arrays: dict):
