@@ -87,7 +87,8 @@ def main():
                    "mean, median, p99 and max go into the summary. Repeatable.")
 @click.option("--cortex", is_flag=True,
               help="Also write the grey-matter mid-surface (cortex.surf.gii, mm) and |E|, E.n and tangential E on "
-                   "it (cortex_E.func.gii); needs a head with grey and white matter and tmsfield[nifti].")
+                   "it (cortex_E.func.gii, and the FreeSurfer overlays cortex.magnE, cortex.E_normal, "
+                   "cortex.E_tangential); needs a head with grey and white matter and tmsfield[nifti].")
 @click.option("--picture/--no-picture", default=True, show_default=True,
               help="Also save field.png (|E| on the cortex, coil in place; needs tmsfield[viz]).")
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
@@ -214,7 +215,8 @@ def _roi(spec: str):
 
 #: the files `simulate` may write into its output folder (an existing folder holding only these is replaced)
 SIMULATE_OUTPUTS = ("field.msh", "field.vtu", "summary.txt", "summary.json", "result.npz", "config.toml",
-                    "magnE.nii.gz", "field.png", "cortex.surf.gii", "cortex_E.func.gii")
+                    "magnE.nii.gz", "field.png", "cortex.surf.gii", "cortex_E.func.gii", "cortex.magnE",
+                    "cortex.E_normal", "cortex.E_tangential")
 
 
 #: the files `thresholds` writes into its output folder

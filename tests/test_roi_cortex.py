@@ -52,7 +52,7 @@ def test_bad_regions_are_named_errors(sphere_result):
 def test_cortex_gifti_loads_with_nibabel_and_equals_sample(demo_result, tmp_path):
     nibabel = pytest.importorskip("nibabel")
     result, _ = demo_result
-    assert save_cortex(result, tmp_path) == ["cortex.surf.gii", "cortex_E.func.gii"]
+    assert save_cortex(result, tmp_path)[:2] == ["cortex.surf.gii", "cortex_E.func.gii"]
     surface = nibabel.load(tmp_path / "cortex.surf.gii")
     vertices_mm, triangles = surface.darrays[0].data, surface.darrays[1].data
     mid, tris = result.head.grey_matter_midsurface()
@@ -65,6 +65,8 @@ def test_cortex_gifti_loads_with_nibabel_and_equals_sample(demo_result, tmp_path
     np.testing.assert_allclose(magnE, expected, rtol=1e-6)                   # float32
     np.testing.assert_allclose(normal**2 + tangential**2, magnE**2, rtol=1e-5)
     assert (normal > 0).any() and (normal < 0).any()                         # both directions occur on folds
+    for name, values in zip(CORTEX_ARRAYS, (magnE, normal, tangential)):   # the FreeSurfer overlays
+        np.testing.assert_array_equal(nibabel.freesurfer.io.read_morph_data(tmp_path / f"cortex.{name}"), values)
 
 
 def test_cli_writes_roi_statistics_and_cortex_files(demo_result, tmp_path):

@@ -1,6 +1,7 @@
 """The field on the grey-matter mid-surface: |E| and its normal and tangential parts, written as
-GIfTI (a surface file and a functional file of three arrays) for FreeSurfer, Connectome
-Workbench, nilearn or SimNIBS' own viewers.
+GIfTI (a surface file and a functional file of three arrays) for Connectome Workbench, nilearn
+or SimNIBS' own viewers, and as FreeSurfer per-vertex overlays ("curv" format, e.g. for
+freeview's ``overlay=``).
 
 The mid-surface is :meth:`HeadMesh.grey_matter_midsurface`; the field is ``result.sample`` at
 its vertices (the solver's recommended interpolation); the normal at a vertex is the
@@ -20,10 +21,10 @@ from ...core.optional import require
 from ...head_models.geometry import triangle_normals
 from ...head_models.tissues import WHITE_MATTER
 
-#: the files :func:`save_cortex` writes
-CORTEX_FILES = ("cortex.surf.gii", "cortex_E.func.gii")
-#: the arrays of cortex_E.func.gii, in order (V/m)
+#: the arrays of cortex_E.func.gii, in order (V/m); each is also a FreeSurfer overlay cortex.<name>
 CORTEX_ARRAYS = ("magnE", "E_normal", "E_tangential")
+#: the files :func:`save_cortex` writes
+CORTEX_FILES = ("cortex.surf.gii", "cortex_E.func.gii") + tuple(f"cortex.{name}" for name in CORTEX_ARRAYS)
 
 
 def vertex_normals(vertices: np.ndarray, triangles: np.ndarray, head) -> np.ndarray:
@@ -54,8 +55,9 @@ def cortex_fields(result) -> tuple[np.ndarray, np.ndarray, dict]:
 
 
 def save_cortex(result, folder: str | os.PathLike) -> list[str]:
-    """Write :data:`CORTEX_FILES` into ``folder`` (each atomically): the mid-surface in mm and
-    the arrays :data:`CORTEX_ARRAYS` per vertex. Needs nibabel (``tmsfield[nifti]``)."""
+    """Write :data:`CORTEX_FILES` into ``folder`` (each atomically): the mid-surface in mm, the
+    arrays :data:`CORTEX_ARRAYS` per vertex in one GIfTI file, and each as a FreeSurfer overlay.
+    Needs nibabel (``tmsfield[nifti]``)."""
     nibabel = require("nibabel", extra="nifti", purpose="GIfTI cortex output")
     from nibabel.gifti import GiftiDataArray, GiftiImage
     vertices, triangles, fields = cortex_fields(result)
@@ -69,4 +71,7 @@ def save_cortex(result, folder: str | os.PathLike) -> list[str]:
     for image, name in zip((surface, data), CORTEX_FILES):
         with atomic_path(Path(folder) / name) as tmp:
             nibabel.save(image, os.fspath(tmp))
+    for name in CORTEX_ARRAYS:
+        with atomic_path(Path(folder) / f"cortex.{name}") as tmp:
+            nibabel.freesurfer.io.write_morph_data(os.fspath(tmp), fields[name].astype(np.float32))
     return list(CORTEX_FILES)

@@ -20,7 +20,7 @@ from ...core.files import write_text_atomic
 RESULT_FILE = "result.npz"
 #: the files :func:`save_folder` writes (config.toml and magnE.nii.gz when asked for)
 FOLDER_FILES = ("field.msh", "field.vtu", "summary.txt", "summary.json", RESULT_FILE, "config.toml", "magnE.nii.gz",
-                "cortex.surf.gii", "cortex_E.func.gii")
+                "cortex.surf.gii", "cortex_E.func.gii", "cortex.magnE", "cortex.E_normal", "cortex.E_tangential")
 
 
 def save_folder(result, out: str | os.PathLike, *, config: str | None = None, nifti_reference=None, rois=(),
