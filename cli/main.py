@@ -55,6 +55,9 @@ def main():
 @click.option("--handle", default=None,
               help="Handle direction (x,y,z). Default: the demo head's (backwards, 45 degrees to the "
                    "midline), else 0,1,0.")
+@click.option("--handle-angle", default=0.0, show_default=True, metavar="DEG",
+              help="Turn the handle by DEG degrees from --handle, --handle-toward or the default direction, "
+                   "counter-clockwise as seen from outside the head.")
 @click.option("--distance-mm", default=4.0, show_default=True, help="Coil-scalp distance (mm).")
 @click.option("--subject", type=click.Path(exists=True, file_okay=False), default=None,
               help="A SimNIBS subject folder (m2m_<id>, made by charm): its head mesh, and its EEG caps for "
@@ -94,9 +97,9 @@ def main():
 @click.option("--quiet", is_flag=True, help="Only errors; no progress or summary.")
 @config_option
 @click.pass_context
-def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, distance_mm,
-             subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, didt, conductivity, out_dir,
-             nifti_reference, rois, cortex, picture, quiet):
+def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, handle_angle,
+             distance_mm, subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, didt,
+             conductivity, out_dir, nifti_reference, rois, cortex, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -171,7 +174,8 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                                         "or --matsimnibs")
                 center = center if center_mm is None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
                 pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
-                                           handle=handle_default if handle is None else vector(handle, "--handle"))
+                                           handle=handle_default if handle is None else vector(handle, "--handle"),
+                                           handle_angle_deg=handle_angle)
         result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order, backend=backend,
                              conductivities=conductivities(conductivity))
         # the run's stages in order; summary.txt/.json are written before the last two are known

@@ -75,9 +75,11 @@ class CoilPose:
         return cls(m)
 
     @classmethod
-    def on_head(cls, head, center, handle=(0.0, 1.0, 0.0), distance: float = 0.004) -> CoilPose:
+    def on_head(cls, head, center, handle=(0.0, 1.0, 0.0), distance: float = 0.004,
+                handle_angle_deg: float = 0.0) -> CoilPose:
         """Place the coil over the scalp point nearest to ``center`` (m), ``distance`` (m)
-        from the skin along the outward normal, z' into the head, y' towards ``handle``.
+        from the skin along the outward normal, z' into the head, y' towards ``handle`` turned by
+        ``handle_angle_deg`` (:meth:`turned`).
 
         Raises PlacementError when ``center`` is more than :data:`MAX_SCALP_DISTANCE` from the
         scalp or ``distance`` exceeds it (both usually millimetres given as metres)."""
@@ -92,7 +94,16 @@ class CoilPose:
                                  f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): give a point on or "
                                  "near the scalp, in metres" + _mm_hint(np.abs(center).max()))
         point, outward = head.closest_surface_point(center)
-        return cls.from_axes(point + distance * outward, -outward, handle)
+        return cls.from_axes(point + distance * outward, -outward, handle).turned(handle_angle_deg)
+
+    def turned(self, angle_deg: float) -> CoilPose:
+        """This pose with the coil turned about its own axis by ``angle_deg``: the handle moves
+        counter-clockwise as seen from outside the head (right-handed about the outward normal −z')."""
+        angle = np.radians(_finite_number(angle_deg, "handle angle (degrees)"))
+        c, s = np.cos(angle), np.sin(angle)
+        turn = np.eye(4)
+        turn[:2, :2] = [[c, s], [-s, c]]          # about z' by −angle: counter-clockwise about −z'
+        return CoilPose(self.matrix @ turn)
 
     @classmethod
     def from_matsimnibs(cls, matrix, units: str = "mm") -> CoilPose:

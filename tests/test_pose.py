@@ -44,3 +44,18 @@ def test_coil_inside_scalp_refused(coarse_sphere):
 def test_negative_distance_refused(coarse_sphere):
     with pytest.raises(PlacementError, match="distance"):
         tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095), distance=-0.001)
+
+
+def test_handle_angle_turns_counter_clockwise_seen_from_outside(coarse_sphere):
+    """Turning by 90° takes the handle h to n × h, n the outward normal (−z'): counter-clockwise
+    seen from outside; at the top of the sphere (n ≈ +z; the polyhedral scalp tilts it by 0.6°)
+    +y goes to about −x. The centre and the axis stay."""
+    straight = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095), handle=(0, 1, 0))
+    turned = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095), handle=(0, 1, 0), handle_angle_deg=90)
+    np.testing.assert_allclose(turned.handle, np.cross(-straight.normal, straight.handle), atol=1e-12)
+    np.testing.assert_allclose(turned.handle, [-1, 0, 0], atol=0.02)
+    np.testing.assert_allclose(turned.center, straight.center, atol=1e-15)
+    np.testing.assert_allclose(turned.normal, straight.normal, atol=1e-15)
+    np.testing.assert_allclose(straight.turned(30).turned(-30).matrix, straight.matrix, atol=1e-15)
+    with pytest.raises(tf.TmsFieldError, match="handle angle"):
+        straight.turned(float("nan"))
