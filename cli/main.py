@@ -85,9 +85,12 @@ def main():
 @click.option("--nifti-reference", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A NIfTI image (e.g. the subject's T1, affine in mm): also write magnE.nii.gz, |E| on its "
                    "voxel grid (needs tmsfield[nifti]).")
-@click.option("--roi", "rois", multiple=True, metavar="X,Y,Z,R",
-              help="A region of interest: the brain (white and grey matter) within R mm of X,Y,Z mm; its |E| "
-                   "mean, median, p99 and max go into the summary. Repeatable.")
+@click.option("--roi", "rois", multiple=True, metavar="SPEC",
+              help="A region of interest, its |E| mean, median, p99 and max into the summary; repeatable. SPEC: "
+                   "X,Y,Z,R (the brain, white and grey matter, within R mm of X,Y,Z mm), mni:X,Y,Z,R (through the "
+                   "subject's MNI transformation), C3:R (within R mm of the brain point nearest the EEG position), "
+                   "mask:FILE.nii.gz or mask:FILE.nii.gz:LABEL (the voxels != 0, or == LABEL, of a NIfTI image in "
+                   "the head's mm coordinates).")
 @click.option("--cortex", is_flag=True,
               help="Also write the grey-matter mid-surface (cortex.surf.gii, mm) and |E|, E.n and tangential E on "
                    "it (cortex_E.func.gii, and the FreeSurfer overlays cortex.magnE, cortex.E_normal, "
@@ -126,7 +129,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
     tf.get_backend(backend)                                 # a missing GPU fails before any work
     if cortex:
         check_available("nibabel", extra="nifti", purpose="--cortex")
-    regions = [_roi(spec) for spec in rois]
+    roi_specs = [_roi_spec(spec) for spec in rois]          # syntax checked before any work
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
         with timed(timings, "head"):
             if subject:
@@ -154,6 +157,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                     raise TmsFieldError("--handle-toward needs the coil position (--position, --mni or --center-mm)")
                 start = center if center is not None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
                 handle_default = locate(handle_toward) - np.asarray(start)
+            regions = [_roi(spec, head, person if subject else None, head_spec) for spec in roi_specs]
             for region in regions:
                 region.elements(head)                       # an empty region fails before the solve
             if cortex and not {1, 2} <= set(head.tissue_tags):
@@ -210,10 +214,38 @@ def _write_picture(result, coil, path: Path) -> bool:
     return True
 
 
-def _roi(spec: str):
-    """--roi X,Y,Z,R (mm) as a SphereROI (m)."""
-    from ..solver.results.roi import SphereROI
-    values = vector(spec, "--roi", length=4)
+def _roi_spec(spec: str) -> tuple:
+    """The parts of one --roi SPEC (see the option's help), checked for syntax."""
+    if spec.startswith("mask:"):
+        path, _, label = spec[5:].rpartition(":") if not spec[5:].lower().endswith((".nii", ".nii.gz")) else \
+            (spec[5:], "", "")
+        if label and not label.lstrip("-").isdigit():
+            raise click.BadParameter(f"--roi mask:FILE:LABEL needs an integer label, got {label!r}")
+        return ("mask", path, int(label) if label else None)
+    if spec.startswith("mni:"):
+        return ("mni", vector(spec[4:], "--roi mni:", length=4))
+    name, colon, radius = spec.partition(":")
+    if colon:
+        return ("eeg", name, vector(radius, f"--roi {name}:", length=1)[0])
+    return ("mm", vector(spec, "--roi", length=4))
+
+
+def _roi(spec: tuple, head, subject, head_spec: str):
+    """The region of interest of a parsed --roi spec on ``head`` (m)."""
+    from ..solver.results.roi import MaskROI, SphereROI
+    kind = spec[0]
+    if kind == "mask":
+        return MaskROI(spec[1], label=spec[2])
+    if kind == "eeg":
+        locate = subject.position if subject is not None else cap_position(head, head_spec)
+        return SphereROI.under(head, locate(spec[1]), 1e-3 * spec[2], name=f"{spec[1]} ({spec[2]:g} mm)")
+    values = spec[1]
+    if kind == "mni":
+        if subject is None:
+            raise TmsFieldError("--roi mni:... needs a subject folder with its MNI transformations (--subject)")
+        center = subject.mni_transform().to_subject(values[:3])[0]
+        return SphereROI(center=tuple(center), radius=1e-3 * values[3],
+                         name=f"MNI {[round(v, 1) for v in values[:3]]} ({values[3]:g} mm)")
     return SphereROI(center=tuple(1e-3 * v for v in values[:3]), radius=1e-3 * values[3])
 
 

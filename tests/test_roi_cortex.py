@@ -95,3 +95,54 @@ def test_scalp_cortex_distance_under_the_coil(demo_result, sphere_result):
     assert 12.0 < where["scalp_cortex_distance_mm"] < 15.0
     assert "scalp-cortex distance there" in result.summary()
     assert sphere_result.placement()["scalp_cortex_distance_mm"] is None
+
+
+def _mask(path, lo_mm, hi_mm, label=2):
+    """A 1 mm NIfTI image holding ``label`` in the box lo..hi (mm) and 0 elsewhere."""
+    import nibabel
+    lo, hi = np.floor(lo_mm) - 2, np.ceil(hi_mm) + 2
+    shape = (hi - lo).astype(int)
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), -1) + lo
+    data = np.where(np.all((index >= lo_mm) & (index <= hi_mm), axis=-1), label, 0).astype(np.int16)
+    affine = np.eye(4)
+    affine[:3, 3] = lo
+    nibabel.save(nibabel.Nifti1Image(data, affine), path)
+
+
+def test_mask_roi_selects_the_labelled_voxels(demo_result, tmp_path):
+    pytest.importorskip("nibabel")
+    from tmsfield.solver.results.roi import MaskROI
+    result, marks = demo_result
+    crown = 1e3 * marks.motor_crown
+    _mask(tmp_path / "atlas.nii.gz", crown - 8, crown + 8, label=7)
+    roi = MaskROI(tmp_path / "atlas.nii.gz", label=7)
+    idx = roi.elements(result.head)
+    centroids = 1e3 * result.head.centroids[idx]
+    assert np.all(np.abs(centroids - crown) <= 8.5)                    # inside the box (voxel rounding)
+    inside = np.all(np.abs(1e3 * result.head.centroids - crown) <= 7.5, axis=1) & np.isin(result.tags, (1, 2))
+    assert set(np.flatnonzero(inside)) <= set(idx)                      # every brain element well inside
+    assert roi.statistics(result)["elements"] == len(idx)
+    with pytest.raises(TmsFieldError, match="no voxel has label 3"):
+        MaskROI(tmp_path / "atlas.nii.gz", label=3).elements(result.head)
+    _mask(tmp_path / "far.nii.gz", crown + 500, crown + 510)
+    with pytest.raises(TmsFieldError, match="does not overlap the head"):
+        MaskROI(tmp_path / "far.nii.gz").elements(result.head)
+    (tmp_path / "bad.nii.gz").write_bytes(b"nope")
+    from tmsfield.core.errors import FileFormatError
+    with pytest.raises(FileFormatError, match="not a readable NIfTI mask"):
+        MaskROI(tmp_path / "bad.nii.gz").elements(result.head)
+
+
+def test_cli_roi_by_eeg_name_and_mask(demo_result, tmp_path):
+    pytest.importorskip("nibabel")
+    _, marks = demo_result
+    crown = 1e3 * marks.motor_crown
+    _mask(tmp_path / "m.nii.gz", crown - 8, crown + 8)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, ["simulate", "--head", "demo", "--edge-length-mm", "5", "--order", "1",
+                                       "--position", "C3", "--roi", "C3:15", "--roi",
+                                       f"mask:{tmp_path / 'm.nii.gz'}:2", "--no-picture", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rois = json.loads((out / "summary.json").read_text())["rois"]
+    assert [r["name"] for r in rois] == ["C3 (15 mm)", "m.nii.gz label 2"]
+    assert all(r["elements"] > 0 for r in rois)
