@@ -72,7 +72,7 @@ def read_nifti_coil(path: str | os.PathLike) -> AFieldGrid:
         image = nibabel.load(os.fspath(path))
         shape = image.shape
     except Exception as exc:   # nibabel raises many types for corrupt files
-        raise FileFormatError(f"{path}: not a readable NIfTI coil ({exc})") from None
+        raise FileFormatError(f"{path}: not a readable NIfTI coil ({type(exc).__name__}: {exc})") from None
     if len(shape) == 5 and shape[3] == 1:
         shape = shape[:3] + shape[4:]
     if len(shape) != 4 or shape[3] != 3 or min(shape[:3]) < 2:
@@ -80,7 +80,11 @@ def read_nifti_coil(path: str | os.PathLike) -> AFieldGrid:
                               f"got {image.shape}")
     if np.prod(shape[:3]) > MAX_VOXELS:
         raise FileFormatError(f"{path}: {np.prod(shape[:3])} voxels is more than {MAX_VOXELS} (not a coil grid?)")
-    values = np.asarray(image.dataobj, dtype=np.float64).reshape(shape)
+    try:
+        values = np.asarray(image.dataobj, dtype=np.float64).reshape(shape)
+    except Exception as exc:   # a truncated or corrupt payload fails only here (nibabel reads lazily)
+        raise FileFormatError(f"{path}: the NIfTI coil's voxel data cannot be read ({type(exc).__name__}: "
+                              f"{exc})") from None
     affine = np.array(image.affine, dtype=float)
     if not (np.isfinite(values).all() and np.isfinite(affine).all()) or abs(np.linalg.det(affine[:3, :3])) == 0:
         raise FileFormatError(f"{path}: the coil grid holds NaN/infinite values or a singular affine")

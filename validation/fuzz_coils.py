@@ -427,7 +427,7 @@ def campaign(reader: str, cases: int, seed: str, timeout: float, memory_gb: floa
 DESCRIPTION = {
     "ccd": "SimNIBS .ccd dipole coil (tf.coils.load)",
     "tcd": "SimNIBS .tcd JSON coil (tf.coils.load)",
-    "nifti": ".nii.gz A-field coil (CLI load_coil: refused as not supported yet)",
+    "nifti": ".nii.gz A-field coil (CLI load_coil: read as a sampled A-field grid)",
     "swc": "SWC morphology (tf.neurons.load_swc, full discretisation)",
     "config": "TOML run config (tmsfield simulate --config; cli.config.load_config)",
     "pose": "4x4 matsimnibs pose file (tf.CoilPose.load)",
