@@ -28,18 +28,30 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     elements lie inside the head or whose centre is more than 30 mm from the scalp. Wrong types
     raise TypeError naming the parameter, impossible values TmsFieldError, before any solve.
     ``verbose`` sets the log level (True/False/"debug") for this call only.
+    Several coils fired together: ``coil``, ``pose`` and ``didt`` as lists of equal length (FEM;
+    superposition in one solve, :meth:`FEMSolver.solve_together`).
     """
     if not isinstance(head, HeadMesh):
         raise TypeError("head must be a HeadMesh (tf.load_head(FILE), tf.head_models.demo_head(), ...), got "
                         + (f"the file name {str(head)!r}: load it with tf.load_head({str(head)!r})"
                            if isinstance(head, (str, os.PathLike)) else type(head).__name__))
     check_choice(method, FieldSolver.kinds(), "method")
-    coil, pose, didt = placement_inputs(coil, pose, didt)
+    together = isinstance(coil, (list, tuple))
+    if together:
+        if method != "fem":
+            raise TmsFieldError("several coils fired together are solved by the FEM (method='fem')")
+        if not (isinstance(pose, (list, tuple)) and isinstance(didt, (list, tuple))):
+            raise TypeError("for several coils give pose and didt as lists too: one pose and one dI/dt per coil")
+        inputs = [placement_inputs(c, p, d) for c, p, d in zip(coil, pose, didt)]
+    else:
+        coil, pose, didt = placement_inputs(coil, pose, didt)
+        inputs = [(coil, pose, didt)]
     backend = get_backend(backend)                          # a missing GPU fails before any work
     placement = {}
     if check_placement:
         with timed(placement, "placement check"):
-            check_coil_placement(head, coil, pose)
+            for c, p, _ in inputs:
+                check_coil_placement(head, c, p)
     options = {"conductivities": conductivities}
     if method == "bem" and (order is not None or tensors is not None):
         raise TmsFieldError("the BEM has no element order and takes no anisotropic tensors; "
@@ -51,6 +63,10 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     if order is not None:
         options["order"] = order
     options["backend"] = backend
-    result = FieldSolver(head, method=method, **options).solve(coil, pose, didt=didt, backend=backend)
+    solver = FieldSolver(head, method=method, **options)
+    if together:
+        result = solver.solve_together(coil, pose, didt=didt, backend=backend)
+    else:
+        result = solver.solve(coil, pose, didt=didt, backend=backend)
     result.timings = {**placement, **result.timings}
     return result

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ...core.backend import get_backend
+from ...core.errors import TmsFieldError
 from ...core.progress import timed
 from ...head_models.tissues import check_tensors
 from ..base import FieldSolver, checked_field, checked_primary, placement_inputs, primary_argument
@@ -101,6 +102,31 @@ class FEMSolver(FieldSolver):
             t["solve"] = shared["solve"] / len(poses)
         return [self._result(c, p, didt, phi[:, i], *primaries[i], infos[i], timings[i])
                 for i, (c, p) in enumerate(zip(coils, poses))]
+
+    @primary_argument
+    def solve_together(self, coils, poses, *, didt, primary: str = "auto", backend=None) -> FieldResult:
+        """The field of several coils fired together (e.g. paired-coil protocols), each at its
+        pose with its own dI/dt: ``coils``, ``poses`` and ``didt`` are sequences of equal length
+        (each dI/dt in A/s, a number or one per stimulator of that coil). The FEM is linear in
+        the primary field, so the summed ∂A/∂t is solved once. The result has no single coil or
+        pose: its provenance lists them ("coils") and ``result.placements()`` reports each."""
+        coils, poses, didt = list(coils), list(poses), list(didt)
+        if not len(coils) == len(poses) == len(didt) or not coils:
+            raise TmsFieldError(f"solve_together needs one pose and one dI/dt per coil, got {len(coils)} coil(s), "
+                                f"{len(poses)} pose(s), {len(didt)} dI/dt value(s)")
+        inputs = [placement_inputs(c, p, d) for c, p, d in zip(coils, poses, didt)]
+        timings = dict(self.timings)
+        parts = [self._primary(c, p, d, primary, backend, timings) for c, p, d in inputs]
+        dadt, dadt_centroids = sum(a for a, _ in parts), sum(b for _, b in parts)
+        checked_primary(dadt)                   # coils that cancel everywhere: no field to solve for
+        with timed(timings, "solve"):
+            phi, info = self.linear.solve(self._load(dadt))
+        result = self._result(None, None, tuple(v for _, _, d in inputs for v in d), phi, dadt, dadt_centroids,
+                              info, timings)
+        result.provenance["coil"] = " + ".join(c.name for c, _, _ in inputs)
+        result.provenance["coils"] = [{"coil": c.name, "matsimnibs_mm": p.to_matsimnibs("mm").tolist(),
+                                       "didt_A_per_s": list(d)} for c, p, d in inputs]
+        return result
 
     def _primary(self, coil, pose, didt, primary, backend, timings):
         """∂A/∂t (V/m) at the degrees of freedom (n_dofs, 3) and, for P2, at the centroids (M, 3)."""

@@ -184,16 +184,29 @@ class FieldResult:
         y' and axis z' (unit, into the head), distance from the centre to the scalp (mm), the
         nearest scalp point (mm), and the scalp–cortex distance there: from that scalp point to
         the nearest point of the grey matter's outer boundary (mm; None without grey matter)."""
+        return None if self.pose is None else self._placement_of(self.pose)
+
+    def placements(self) -> list[dict]:
+        """One :meth:`placement` record per coil, each with its coil name and dI/dt (A/s): several
+        for coils fired together (``FEMSolver.solve_together``), one otherwise, none without a pose."""
+        from ...coils.pose import CoilPose
+        coils = self.provenance.get("coils")
+        if coils:
+            return [{"coil": c["coil"], "didt_A_per_s": c["didt_A_per_s"],
+                     **self._placement_of(CoilPose.from_matsimnibs(c["matsimnibs_mm"]))} for c in coils]
         if self.pose is None:
-            return None
-        distance, _, nearest = self.head.scalp.tree.closest(self.pose.center)
+            return []
+        return [{"coil": self.provenance.get("coil"), "didt_A_per_s": list(self.didt), **self.placement()}]
+
+    def _placement_of(self, pose) -> dict:
+        distance, _, nearest = self.head.scalp.tree.closest(pose.center)
         grey = self.head.tets[self.tags == GREY_MATTER]
         cortex = None
         if len(grey):
             depth = TriangleTree(self.head.nodes, outer_boundary(self.head.nodes, grey)).closest(nearest)[0]
             cortex = round(1e3 * float(depth[0]), 3)
-        return {"center_mm": np.round(1e3 * self.pose.center, 3).tolist(),
-                "handle": np.round(self.pose.handle, 6).tolist(), "axis": np.round(self.pose.normal, 6).tolist(),
+        return {"center_mm": np.round(1e3 * pose.center, 3).tolist(),
+                "handle": np.round(pose.handle, 6).tolist(), "axis": np.round(pose.normal, 6).tolist(),
                 "scalp_distance_mm": round(1e3 * float(distance[0]), 3),
                 "nearest_scalp_point_mm": np.round(1e3 * nearest[0], 3).tolist(),
                 "scalp_cortex_distance_mm": cortex}
@@ -221,9 +234,8 @@ class FieldResult:
         peak = self.peak()
         rows.append(f"peak |E| {peak['magnE_V_per_m']:.4g} V/m in {peak['tissue']} at {peak['position_mm']} mm "
                     f"(the {peak['region']}'s largest element value)")
-        where = self.placement()
-        if where is not None:
-            rows.append(f"coil centre {where['center_mm']} mm, handle {where['handle']}, "
+        for where in self.placements():
+            rows.append(f"coil {where['coil']!r} centre {where['center_mm']} mm, handle {where['handle']}, "
                         f"{where['scalp_distance_mm']:.2f} mm from the scalp (nearest scalp point "
                         f"{where['nearest_scalp_point_mm']} mm)"
                         + ("" if where["scalp_cortex_distance_mm"] is None else
@@ -309,7 +321,8 @@ class FieldResult:
         with :meth:`peak`, :meth:`placement`, dI/dt in A/µs (:attr:`didt_A_per_us`) and the
         statistics of the regions of interest ``rois``."""
         depth = 1e3 * self.half_value_depth if self.has_brain else None
-        return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "peak": self.peak(),
+        return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "placements": self.placements(),
+                "peak": self.peak(),
                 "statistics": self.statistics(), "half_value_depth_mm": depth,
                 "rois": [roi.statistics(self) for roi in rois], "provenance": self.provenance_record()}
 

@@ -22,7 +22,7 @@ def base_provenance(head, coil, conductivities) -> dict:
     """Inputs of a solve: head, coil and conductivity overrides, with versions."""
     return {"versions": versions(),
             "head": head_record(head),
-            "coil": coil.name,
+            "coil": None if coil is None else coil.name,
             "conductivity_overrides": {int(k): float(v) for k, v in conductivities.items()}}
 
 
