@@ -93,3 +93,14 @@ def triangle_normals(nodes: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarr
     n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
     twice_area = np.linalg.norm(n, axis=1)
     return n / np.where(twice_area > 0, twice_area, 1.0)[:, None], 0.5 * twice_area
+
+
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
+    """Area-weighted unit normals (n, 3) at the ``vertices`` of ``triangles`` (k, 3), from the
+    triangles' unit ``normals`` (k, 3) (default: their winding's, :func:`triangle_normals`)."""
+    own, areas = triangle_normals(vertices, triangles)
+    normals = own if normals is None else normals
+    out = np.zeros_like(vertices, dtype=float)
+    for corner in range(3):
+        np.add.at(out, triangles[:, corner], areas[:, None] * normals)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-300)

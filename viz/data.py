@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.checks import check_choice
 from ..core.errors import TmsFieldError
+from ..head_models import geometry
 from ..head_models.geometry import triangle_normals
 from ..head_models.surfaces import boundary_faces
 from ..head_models.tissues import BRAIN_TAGS  # grey and white matter: the "cortex" is their outer boundary
@@ -166,12 +167,8 @@ def surface_values(result, surface: Surface, quantity: str, *, smooth: bool = Tr
 
 
 def vertex_normals(surface: Surface) -> np.ndarray:
-    """Area-weighted unit vertex normals (n, 3) of a surface."""
-    _, areas = triangle_normals(surface.vertices, surface.triangles)
-    out = np.zeros_like(surface.vertices)
-    for k in range(3):
-        np.add.at(out, surface.triangles[:, k], areas[:, None] * surface.normals)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-300)
+    """Area-weighted unit vertex normals (n, 3) of a surface (its triangles' oriented normals)."""
+    return geometry.vertex_normals(surface.vertices, surface.triangles, surface.normals)
 
 
 def volume_grid(head, cell_data: dict | None = None):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...core.files import atomic_path
 from ...core.optional import require
-from ...head_models.geometry import triangle_normals
+from ...head_models import geometry
 from ...head_models.tissues import WHITE_MATTER
 
 #: the arrays of cortex_E.func.gii, in order (V/m); each is also a FreeSurfer overlay cortex.<name>
@@ -30,11 +30,7 @@ CORTEX_FILES = ("cortex.surf.gii", "cortex_E.func.gii") + tuple(f"cortex.{name}"
 def vertex_normals(vertices: np.ndarray, triangles: np.ndarray, head) -> np.ndarray:
     """Unit normals (n, 3) at the mid-surface ``vertices``, pointing away from the white matter."""
     from scipy.spatial import cKDTree
-    normals, areas = triangle_normals(vertices, triangles)
-    summed = np.zeros_like(vertices)
-    for corner in range(3):
-        np.add.at(summed, triangles[:, corner], areas[:, None] * normals)
-    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    summed = geometry.vertex_normals(vertices, triangles)
     white = head.centroids[head.tags == WHITE_MATTER]
     _, nearest = cKDTree(white).query(vertices)
     flip = np.einsum("ij,ij->i", summed, vertices - white[nearest]) < 0
