@@ -208,7 +208,7 @@ def _write_picture(result, coil, path: Path) -> bool:
     if not ok:
         log.info("no field.png: cannot render off-screen here (%s)", why)
         return False
-    plotter = viz.plot_field(result, coil=coil, pose=result.pose, off_screen=True)
+    plotter = viz.plot_field(result, coil=coil, pose=result.pose, coil_opacity=0.5, off_screen=True)
     viz.screenshot(plotter, path, view="coil", pose=result.pose)
     plotter.close()
     return True

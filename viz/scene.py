@@ -40,6 +40,19 @@ def scalar_bar(title: str) -> dict:
             "width": 0.5, "height": 0.07, "fmt": "%.3g", "title_font_size": 16, "label_font_size": 14}
 
 
+def add_orientation_labels(plotter, head) -> None:
+    """A, P, L, R, S just outside the head's anterior, posterior, left, right and top ends (the
+    head's x, y, z point right, anterior, superior)."""
+    import numpy as np
+    lo, hi = head.nodes.min(axis=0), head.nodes.max(axis=0)
+    centre, margin = 0.5 * (lo + hi), 0.08 * (hi - lo).max()
+    points = np.array([[centre[0], hi[1] + margin, centre[2]], [centre[0], lo[1] - margin, centre[2]],
+                       [lo[0] - margin, centre[1], centre[2]], [hi[0] + margin, centre[1], centre[2]],
+                       [centre[0], centre[1], hi[2] + margin]])
+    plotter.add_point_labels(points, ["A", "P", "L", "R", "S"], font_size=16, text_color="black", shape=None,
+                             show_points=False, always_visible=False, name="orientation")
+
+
 def add_title(plotter, text: str) -> None:
     """A fixed-size title at the top left of the active subplot."""
     plotter.add_text(text, position=(0.02, 0.93), viewport=True, font_size=11, color="black", name="title")
