@@ -130,20 +130,15 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
     if cortex:
         check_available("nibabel", extra="nifti", purpose="--cortex")
     roi_specs = [_roi_spec(spec) for spec in rois]          # syntax checked before any work
+    _check_placement_flags(ctx, subject, position, mni, center_mm, handle, handle_toward, matsimnibs,
+                           neuronavigation)
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
         with timed(timings, "head"):
             if subject:
-                if ctx.get_parameter_source("head_spec") is not click.core.ParameterSource.DEFAULT:
-                    raise TmsFieldError("give the head either with --subject or with --head, not both")
                 person = tf.load_subject(subject)
                 head, center, handle_default = person.head, None, (0.0, 1.0, 0.0)
             else:
                 head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-            if mni and not subject:
-                raise TmsFieldError("--mni needs a subject folder with its MNI transformations: give --subject "
-                                    "m2m_<id> (or the position in mm with --center-mm)")
-            if sum(bool(v) for v in (position, mni, center_mm)) > 1:
-                raise TmsFieldError("give the coil position with one of --position, --mni and --center-mm")
             if position or handle_toward:
                 locate = person.position if subject else cap_position(head, head_spec)
             if position:
@@ -151,9 +146,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
             if mni:
                 center = person.mni_transform().to_subject(vector(mni, "--mni"))[0]
             if handle_toward:
-                if handle:
-                    raise TmsFieldError("give the handle either with --handle or with --handle-toward, not both")
-                if center is None and center_mm is None:
+                if center is None and center_mm is None:      # a mesh file has no default position
                     raise TmsFieldError("--handle-toward needs the coil position (--position, --mni or --center-mm)")
                 start = center if center is not None else [v * 1e-3 for v in vector(center_mm, "--center-mm")]
                 handle_default = locate(handle_toward) - np.asarray(start)
@@ -165,8 +158,6 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                                     f"{head.tissue_tags}")
         with timed(timings, "coil placement"):
             coil = load_coil(coil_spec)
-            if matsimnibs and neuronavigation:
-                raise TmsFieldError("give the pose either with --matsimnibs or with --neuronavigation, not both")
             if matsimnibs:
                 pose = tf.CoilPose.load(matsimnibs)
             elif neuronavigation:
@@ -212,6 +203,22 @@ def _write_picture(result, coil, path: Path) -> bool:
     viz.screenshot(plotter, path, view="coil", pose=result.pose)
     plotter.close()
     return True
+
+
+def _check_placement_flags(ctx, subject, position, mni, center_mm, handle, handle_toward, matsimnibs,
+                           neuronavigation) -> None:
+    """The placement options' combinations, checked before the head is loaded."""
+    if subject and ctx.get_parameter_source("head_spec") is not click.core.ParameterSource.DEFAULT:
+        raise TmsFieldError("give the head either with --subject or with --head, not both")
+    if mni and not subject:
+        raise TmsFieldError("--mni needs a subject folder with its MNI transformations: give --subject "
+                            "m2m_<id> (or the position in mm with --center-mm)")
+    if sum(bool(v) for v in (position, mni, center_mm)) > 1:
+        raise TmsFieldError("give the coil position with one of --position, --mni and --center-mm")
+    if handle_toward and handle:
+        raise TmsFieldError("give the handle either with --handle or with --handle-toward, not both")
+    if matsimnibs and neuronavigation:
+        raise TmsFieldError("give the pose either with --matsimnibs or with --neuronavigation, not both")
 
 
 def _roi_spec(spec: str) -> tuple:

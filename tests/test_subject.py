@@ -168,3 +168,15 @@ def test_cli_places_the_coil_over_an_mni_target(mni_folder, tmp_path):
     target = MNI_AFFINE[:3, :3] @ [-37.0, -21.0, 58.0] + MNI_AFFINE[:3, 3]
     where = json.loads((out / "summary.json").read_text())["placement"]
     assert np.linalg.norm(np.array(where["center_mm"]) - target / np.linalg.norm(target) * 99) < 1.5
+
+
+def test_flag_conflicts_are_reported_before_the_head_is_read(tmp_path):
+    """The head file does not exist: the conflict, not the missing file, is what the user hears."""
+    missing = str(tmp_path / "missing.msh")
+    for args, message in ((["--mni", "0,0,60"], "--mni needs a subject folder"),
+                          (["--center-mm", "0,0,95", "--position", "C3"], "one of --position, --mni and"),
+                          (["--handle", "0,1,0", "--handle-toward", "CP3", "--center-mm", "0,0,95"],
+                           "either with --handle or with --handle-toward")):
+        result = CliRunner().invoke(main, ["simulate", "--head", missing, *args, "--quiet", "--out",
+                                           str(tmp_path / "o")])
+        assert result.exit_code == 1 and message in result.output, result.output
