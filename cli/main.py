@@ -90,7 +90,8 @@ def main():
                    "X,Y,Z,R (the brain, white and grey matter, within R mm of X,Y,Z mm), mni:X,Y,Z,R (through the "
                    "subject's MNI transformation), C3:R (within R mm of the brain point nearest the EEG position), "
                    "mask:FILE.nii.gz or mask:FILE.nii.gz:LABEL (the voxels != 0, or == LABEL, of a NIfTI image in "
-                   "the head's mm coordinates).")
+                   "the head's mm coordinates), cortex:X,Y,Z,R (the grey-matter mid-surface within R mm: |E|, and "
+                   "its normal and tangential parts, area-weighted).")
 @click.option("--cortex", is_flag=True,
               help="Also write the grey-matter mid-surface (cortex.surf.gii, mm) and |E|, E.n and tangential E on "
                    "it (cortex_E.func.gii, and the FreeSurfer overlays cortex.magnE, cortex.E_normal, "
@@ -231,6 +232,8 @@ def _roi_spec(spec: str) -> tuple:
         return ("mask", path, int(label) if label else None)
     if spec.startswith("mni:"):
         return ("mni", vector(spec[4:], "--roi mni:", length=4))
+    if spec.startswith("cortex:"):
+        return ("cortex", vector(spec[7:], "--roi cortex:", length=4))
     name, colon, radius = spec.partition(":")
     if colon:
         return ("eeg", name, vector(radius, f"--roi {name}:", length=1)[0])
@@ -239,10 +242,12 @@ def _roi_spec(spec: str) -> tuple:
 
 def _roi(spec: tuple, head, subject, head_spec: str):
     """The region of interest of a parsed --roi spec on ``head`` (m)."""
-    from ..solver.results.roi import MaskROI, SphereROI
+    from ..solver.results.roi import CortexROI, MaskROI, SphereROI
     kind = spec[0]
     if kind == "mask":
         return MaskROI(spec[1], label=spec[2])
+    if kind == "cortex":
+        return CortexROI(center=tuple(1e-3 * v for v in spec[1][:3]), radius=1e-3 * spec[1][3])
     if kind == "eeg":
         locate = subject.position if subject is not None else cap_position(head, head_spec)
         return SphereROI.under(head, locate(spec[1]), 1e-3 * spec[2], name=f"{spec[1]} ({spec[2]:g} mm)")

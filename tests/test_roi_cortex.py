@@ -141,8 +141,32 @@ def test_cli_roi_by_eeg_name_and_mask(demo_result, tmp_path):
     out = tmp_path / "o"
     result = CliRunner().invoke(main, ["simulate", "--head", "demo", "--edge-length-mm", "5", "--order", "1",
                                        "--position", "C3", "--roi", "C3:15", "--roi",
-                                       f"mask:{tmp_path / 'm.nii.gz'}:2", "--no-picture", "--quiet", "--out", str(out)])
+                                       f"mask:{tmp_path / 'm.nii.gz'}:2", "--roi",
+                                       "cortex:" + ",".join(f"{v:.3f}" for v in crown) + ",10",
+                                       "--no-picture", "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     rois = json.loads((out / "summary.json").read_text())["rois"]
-    assert [r["name"] for r in rois] == ["C3 (15 mm)", "m.nii.gz label 2"]
-    assert all(r["elements"] > 0 for r in rois)
+    assert [r["name"] for r in rois][:2] == ["C3 (15 mm)", "m.nii.gz label 2"]
+    assert rois[2]["name"].startswith("cortex patch 10 mm") and rois[2]["vertices"] > 0
+    assert all(r["elements"] > 0 for r in rois[:2])
+
+
+def test_cortex_patch_statistics_are_area_weighted_on_the_mid_surface(demo_result):
+    from tmsfield.head_models.geometry import triangle_normals
+    from tmsfield.solver.results import CortexROI
+    from tmsfield.solver.results.cortex import cortex_fields
+    result, marks = demo_result
+    roi = CortexROI(center=tuple(marks.motor_crown), radius=0.01, name="crown")
+    stats = roi.statistics(result)
+    vertices, triangles, fields = cortex_fields(result)
+    inside = np.linalg.norm(vertices - marks.motor_crown, axis=1) <= 0.01
+    _, areas = triangle_normals(vertices, triangles)
+    weight = np.zeros(len(vertices))
+    for corner in range(3):
+        np.add.at(weight, triangles[:, corner], areas / 3)
+    assert stats["vertices"] == inside.sum() and stats["area_cm2"] == pytest.approx(1e4 * weight[inside].sum())
+    assert stats["mean_V_per_m"] == pytest.approx(np.average(fields["magnE"][inside], weights=weight[inside]))
+    assert stats["mean_abs_E_normal_V_per_m"] <= stats["mean_V_per_m"]
+    assert "mean E·n" in result.summary([roi])
+    with pytest.raises(TmsFieldError, match="holds no vertex of the grey-matter mid-surface"):
+        CortexROI(center=(0.0, 0.0, 0.2), radius=0.005).elements(result.head)

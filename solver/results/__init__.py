@@ -16,8 +16,9 @@ from .folder import load_folder, read_summary, save_folder
 from .load import load_result
 from .nifti import check_nifti_reference, save_nifti
 from .provenance import base_provenance, provenance_record
-from .roi import SphereROI
+from .roi import CortexROI, MaskROI, SphereROI
 from .surface import SurfaceFieldResult
 
-__all__ = ["FieldResult", "SphereROI", "SurfaceFieldResult", "base_provenance", "check_nifti_reference", "load_folder",
-           "load_result", "provenance_record", "read_summary", "save_folder", "save_nifti", "weighted_percentile"]
+__all__ = ["CortexROI", "FieldResult", "MaskROI", "SphereROI", "SurfaceFieldResult", "base_provenance",
+           "check_nifti_reference", "load_folder", "load_result", "provenance_record", "read_summary", "save_folder",
+           "save_nifti", "weighted_percentile"]

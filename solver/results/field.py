@@ -242,8 +242,11 @@ class FieldResult:
                            f"; scalp-cortex distance there {where['scalp_cortex_distance_mm']:.1f} mm"))
         for roi in rois:
             r = roi.statistics(self)
+            size = f"{r['volume_cm3']:.3g} cm³" if "volume_cm3" in r else f"{r['area_cm2']:.3g} cm² of cortex"
+            normal = (f", mean E·n {r['mean_E_normal_V_per_m']:.4g}, mean |E_t| {r['mean_E_tangential_V_per_m']:.4g}"
+                      if "mean_E_normal_V_per_m" in r else "")
             rows.append(f"ROI {r['name']}: |E| mean {r['mean_V_per_m']:.4g}, median {r['median_V_per_m']:.4g}, "
-                        f"p99 {r['p99_V_per_m']:.4g}, max {r['max_V_per_m']:.4g} V/m over {r['volume_cm3']:.3g} cm³")
+                        f"p99 {r['p99_V_per_m']:.4g}, max {r['max_V_per_m']:.4g}{normal} V/m over {size}")
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
         didt = self.didt_A_per_us

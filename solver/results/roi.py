@@ -1,5 +1,5 @@
-"""Regions of interest (spheres of tissue around a point, voxels of a NIfTI mask or atlas label)
-and the |E| statistics inside them.
+"""Regions of interest (spheres of tissue around a point, voxels of a NIfTI mask or atlas label,
+patches of the grey-matter mid-surface) and the |E| statistics inside them.
 
 >>> roi = SphereROI(center=(-0.04, -0.01, 0.07), radius=0.01, name="M1")
 >>> roi.radius_mm
@@ -125,6 +125,51 @@ class MaskROI:
         """|E| statistics of ``result`` in the region (:func:`region_statistics`)."""
         return {"name": self.name, "mask": str(self.path), "label": self.label, "tags": list(self.tags),
                 **region_statistics(result, self.elements(result.head))}
+
+
+@dataclasses.dataclass(frozen=True)
+class CortexROI:
+    """A patch of the grey-matter mid-surface: its vertices within ``radius`` (m) of ``center``
+    (3,) m. Its statistics weigh each vertex by its area (a third of its triangles') and add the
+    normal and tangential parts of E (solver/results/cortex.py)."""
+    center: tuple
+    radius: float
+    name: str = ""
+
+    def __post_init__(self):
+        sphere = SphereROI(self.center, self.radius, name=self.name or "patch")   # the same checks
+        object.__setattr__(self, "center", sphere.center)
+        object.__setattr__(self, "name", self.name or f"cortex patch {1e3 * self.radius:g} mm at "
+                                                      f"{np.round(1e3 * np.asarray(sphere.center), 1).tolist()} mm")
+
+    def _vertices(self, vertices) -> np.ndarray:
+        inside = np.flatnonzero(np.linalg.norm(vertices - np.asarray(self.center), axis=1) <= self.radius)
+        if not len(inside):
+            nearest = np.linalg.norm(vertices - np.asarray(self.center), axis=1).min()
+            raise TmsFieldError(f"ROI {self.name!r} holds no vertex of the grey-matter mid-surface: the nearest is "
+                                f"{1e3 * nearest:.1f} mm from its centre; move it or make it larger")
+        return inside
+
+    def elements(self, head) -> np.ndarray:
+        """The mid-surface vertices in the patch (checks before a solve that it holds some)."""
+        return self._vertices(head.grey_matter_midsurface()[0])
+
+    def statistics(self, result) -> dict:
+        """|E|, E·n and tangential E (V/m) on the patch, area-weighted, JSON-ready."""
+        from ...head_models.geometry import triangle_normals
+        from .cortex import cortex_fields
+        vertices, triangles, fields = cortex_fields(result)
+        _, areas = triangle_normals(vertices, triangles)
+        vertex_area = np.bincount(triangles.ravel(), weights=np.repeat(areas / 3.0, 3), minlength=len(vertices))
+        idx = self._vertices(vertices)
+        w, mag = vertex_area[idx], fields["magnE"][idx]
+        return {"name": self.name, "center_mm": np.round(1e3 * np.asarray(self.center), 3).tolist(),
+                "radius_mm": 1e3 * self.radius, "vertices": int(len(idx)), "area_cm2": float(1e4 * w.sum()),
+                "mean_V_per_m": float(np.average(mag, weights=w)), "median_V_per_m": weighted_percentile(mag, w, 50.0),
+                "p99_V_per_m": weighted_percentile(mag, w, 99.0), "max_V_per_m": float(mag.max()),
+                "mean_E_normal_V_per_m": float(np.average(fields["E_normal"][idx], weights=w)),
+                "mean_abs_E_normal_V_per_m": float(np.average(np.abs(fields["E_normal"][idx]), weights=w)),
+                "mean_E_tangential_V_per_m": float(np.average(fields["E_tangential"][idx], weights=w))}
 
 
 def region_statistics(result, elements) -> dict:
