@@ -23,11 +23,12 @@ class PackageErrorGroup(click.Group):
 
 def vector(text: str, what: str, length: int = 3):
     """``length`` comma- or space-separated finite numbers of the option ``what``."""
-    example = "'0,0,95'" if length == 3 else "'-37,-21,58,10'"
+    example = {1: "'10'", 3: "'0,0,95'", 4: "'-37,-21,58,10'"}.get(length, "")
+    count = "a number" if length == 1 else f"{length} numbers"
     try:
         values = [float(v) for v in text.replace(",", " ").split()]
     except ValueError:
-        raise click.BadParameter(f"{what} must be {length} numbers like {example}, got {text!r}") from None
+        raise click.BadParameter(f"{what} must be {count} like {example}, got {text!r}") from None
     if len(values) != length or not np.isfinite(values).all():
         raise click.BadParameter(f"{what} must have {length} finite components, got {text!r}")
     return values

@@ -46,10 +46,8 @@ def _refuse(what: str):
 
 def _unwrap(value, what: str):
     """The ndarray inside DeviceArrays (recursively in lists, tuples, dicts); numpy arrays refused."""
-    if isinstance(value, DeviceArray):
+    if isinstance(value, (DeviceArray, DeviceSparse)):
         return value._data
-    if isinstance(value, DeviceSparse):
-        return value._matrix
     if isinstance(value, np.ndarray):
         _refuse(what)
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
@@ -75,7 +73,7 @@ def _wrap(value):
 
 def _binary(op, reflected=False):
     def method(self, other):
-        other = _unwrap(other, f"DeviceArray {op.__name__}")
+        other = _unwrap(other, f"{type(self).__name__} {op.__name__}")
         return _wrap(op(other, self._data) if reflected else op(self._data, other))
     return method
 
@@ -89,8 +87,8 @@ def _inplace(op):
 
 def _method(name):
     def method(self, *args, **kwargs):
-        return _wrap(getattr(self._data, name)(*_unwrap(args, f"DeviceArray.{name}"),
-                                               **_unwrap(kwargs, f"DeviceArray.{name}")))
+        what = f"{type(self).__name__}.{name}"
+        return _wrap(getattr(self._data, name)(*_unwrap(args, what), **_unwrap(kwargs, what)))
     method.__name__ = name
     return method
 
@@ -181,47 +179,38 @@ for _name in ("astype", "reshape", "ravel", "copy", "sum", "max", "min", "mean",
 class DeviceSparse:
     """A scipy sparse matrix "on the device": products only with DeviceArrays or DeviceSparse."""
 
-    __slots__ = ("_matrix",)
+    __slots__ = ("_data",)
     __array_ufunc__ = None
 
     def __init__(self, matrix):
-        self._matrix = matrix
+        self._data = matrix
 
     def get(self):
         """Copy to the host as a scipy sparse matrix (as cupyx's ``get``)."""
-        return self._matrix.copy()
+        return self._data.copy()
 
-    shape = property(lambda self: self._matrix.shape)
-    nnz = property(lambda self: self._matrix.nnz)
-    dtype = property(lambda self: self._matrix.dtype)
-    T = property(lambda self: DeviceSparse(self._matrix.T))
-    data = property(lambda self: DeviceArray(self._matrix.data))
-    indices = property(lambda self: DeviceArray(self._matrix.indices))
-    indptr = property(lambda self: DeviceArray(self._matrix.indptr))
+    shape = property(lambda self: self._data.shape)
+    nnz = property(lambda self: self._data.nnz)
+    dtype = property(lambda self: self._data.dtype)
+    T = property(lambda self: DeviceSparse(self._data.T))
+    data = property(lambda self: DeviceArray(self._data.data))
+    indices = property(lambda self: DeviceArray(self._data.indices))
+    indptr = property(lambda self: DeviceArray(self._data.indptr))
 
     def __array__(self, *args, **kwargs):
         raise TypeError(IMPLICIT)
 
     def __repr__(self):
-        return f"DeviceSparse({self._matrix!r})"
-
-
-def _sparse_binary(op, reflected=False):
-    def method(self, other):
-        other = _unwrap(other, f"sparse {op.__name__}")
-        return _wrap(op(other, self._matrix) if reflected else op(self._matrix, other))
-    return method
+        return f"DeviceSparse({self._data!r})"
 
 
 for _name, _op in [("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
                    ("matmul", operator.matmul), ("truediv", operator.truediv)]:
-    setattr(DeviceSparse, f"__{_name}__", _sparse_binary(_op))
-    setattr(DeviceSparse, f"__r{_name}__", _sparse_binary(_op, reflected=True))
+    setattr(DeviceSparse, f"__{_name}__", _binary(_op))
+    setattr(DeviceSparse, f"__r{_name}__", _binary(_op, reflected=True))
 for _name in ("tocsr", "tocoo", "tocsc", "dot", "diagonal", "copy", "multiply", "sum_duplicates",
               "eliminate_zeros", "transpose", "sum"):
-    def _sparse_method(self, *args, _n=_name, **kwargs):
-        return _wrap(getattr(self._matrix, _n)(*_unwrap(args, f"sparse.{_n}"), **_unwrap(kwargs, f"sparse.{_n}")))
-    setattr(DeviceSparse, _name, _sparse_method)
+    setattr(DeviceSparse, _name, _method(_name))
 
 
 #: functions that take host arrays: the explicit host → device copies

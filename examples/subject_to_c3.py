@@ -59,7 +59,8 @@ def main(out: Path, subject: Path | None = None) -> dict:
     files = save_folder(result, folder, rois=[roi], cortex=True, verbose=False)
     m1 = subject.mni_transform().to_subject([-37.0, -21.0, 58.0])[0]
     at_m1 = tf.simulate(head, coil, tf.CoilPose.on_head(head, center=m1), didt=1e8, order=1)
-    return {"c3": result.summary_record([roi]), "m1": at_m1.summary_record(), "files": files, "folder": folder}
+    c3 = result.summary_record(result.roi_statistics([roi]))
+    return {"c3": c3, "m1": at_m1.summary_record(), "files": files, "folder": folder}
 
 
 if __name__ == "__main__":

@@ -76,8 +76,12 @@ def test_demo_head_cap_is_left_right_symmetric_and_on_its_scalp():
     # on the rays to ~1e-13 m; between two rays (0.25° apart) the chord cuts mesh corners by microns
     assert np.abs(head.scalp.signed_distance(computed)).max() < 1e-5
     assert cap["C3"][0] < -0.03 and cap["C3"][2] > 0.05 and abs(cap["Cz"][0]) < 1e-3
-    for left, right in (("C3", "C4"), ("F3", "F4"), ("P7", "P8"), ("Fp1", "Fp2")):
-        assert np.linalg.norm(cap[left] * [-1, 1, 1] - cap[right]) < 1.5e-3      # the mesh is not exactly symmetric
+    # every left/right pair mirrors across the midline; the mesh is not exactly symmetric: measured
+    # at most 0.18 mm over the 26 pairs (coarse demo head)
+    pairs = [(name, name[:-1] + str(int(name[-1]) + 1)) for name in cap if name[-1] in "1357"]
+    assert len(pairs) == 26
+    for left, right in pairs:
+        assert np.linalg.norm(cap[left] * [-1, 1, 1] - cap[right]) < 5e-4
 
 
 def test_missing_fiducials_and_unknown_names_are_named_errors(coarse_sphere, tmp_path):

@@ -35,8 +35,10 @@ def test_roi_statistics_are_those_of_the_elements_within_the_sphere(sphere_resul
     assert stats["elements"] == inside.sum() and stats["volume_cm3"] == pytest.approx(1e6 * vol.sum())
     assert stats["mean_V_per_m"] == pytest.approx((mag * vol).sum() / vol.sum())
     assert stats["max_V_per_m"] == mag.max() and stats["median_V_per_m"] <= stats["p99_V_per_m"] <= mag.max()
-    record = sphere_result.summary_record([roi])
-    assert record["rois"][0]["name"] == "below the coil" and "ROI below the coil" in sphere_result.summary([roi])
+    records = sphere_result.roi_statistics([roi])
+    record = sphere_result.summary_record(records)
+    assert record["rois"][0]["name"] == "below the coil"
+    assert "ROI below the coil" in sphere_result.summary(records)
     assert all("volume_above_75pct_peak_cm3" in s for s in record["statistics"].values())
 
 
@@ -154,11 +156,11 @@ def test_cli_roi_by_eeg_name_and_mask(demo_result, tmp_path):
 def test_cortex_patch_statistics_are_area_weighted_on_the_mid_surface(demo_result):
     from tmsfield.head_models.geometry import triangle_normals
     from tmsfield.solver.results import CortexROI
-    from tmsfield.solver.results.cortex import cortex_fields
     result, marks = demo_result
     roi = CortexROI(center=tuple(marks.motor_crown), radius=0.01, name="crown")
     stats = roi.statistics(result)
-    vertices, triangles, fields = cortex_fields(result)
+    vertices, triangles, fields = result.cortex
+    assert result.cortex is result.cortex                                    # computed once per result
     inside = np.linalg.norm(vertices - marks.motor_crown, axis=1) <= 0.01
     _, areas = triangle_normals(vertices, triangles)
     weight = np.zeros(len(vertices))
@@ -167,6 +169,24 @@ def test_cortex_patch_statistics_are_area_weighted_on_the_mid_surface(demo_resul
     assert stats["vertices"] == inside.sum() and stats["area_cm2"] == pytest.approx(1e4 * weight[inside].sum())
     assert stats["mean_V_per_m"] == pytest.approx(np.average(fields["magnE"][inside], weights=weight[inside]))
     assert stats["mean_abs_E_normal_V_per_m"] <= stats["mean_V_per_m"]
-    assert "mean E·n" in result.summary([roi])
+    assert "mean E·n" in result.summary(result.roi_statistics([roi]))
     with pytest.raises(TmsFieldError, match="holds no vertex of the grey-matter mid-surface"):
         CortexROI(center=(0.0, 0.0, 0.2), radius=0.005).elements(result.head)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--roi", "0,0,70"], "--roi must have 4 finite components"),
+    (["--roi", "mask:atlas.nii.gz:left"], "needs an integer label"),
+    (["--roi", "C3:wide"], "--roi C3: must be a number like '10', got 'wide'"),
+    (["--roi", "cortex:0,0,70"], "must have 4 finite components"),
+    (["--roi", "mni:-37,-21,58,10"], "needs a subject folder"),
+    (["--cortex"], "--cortex needs grey and white matter"),
+])
+def test_cli_bad_regions_and_cortex_requests_are_named_errors(tmp_path, args, message):
+    """Each refused before the solve, and no output folder appears."""
+    pytest.importorskip("nibabel")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", *args, "--quiet",
+                                       "--no-picture", "--out", str(out)])
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert "Traceback" not in result.output and not out.exists()

@@ -184,21 +184,21 @@ class ChargeField:
         if self.far_field == "dense":
             return self._dense_far @ density.astype(np.float32) + self.near_exact @ density
         if self.far_field == "direct":
-            return self._device_normal_field(density)
+            return self._direct_normal_field(density)
         far = self._far(None, density, "field")
         return np.einsum("ki,ki->k", far, self.interfaces.normals) + self.near_matrix @ density
 
     @functools.cached_property
-    def _device_arrays(self):
+    def _direct_arrays(self):
         """Centroids, normals, areas/(4π) and the near-field correction on the backend."""
         s, be = self.interfaces, self.be
         return (be.asarray(s.centroids), be.asarray(s.normals), be.asarray(s.areas / (4 * np.pi)),
                 be.sparse.csr_matrix(self.near_matrix) if be.on_device else self.near_matrix)
 
-    def _device_normal_field(self, density):
+    def _direct_normal_field(self, density):
         """n·E at the centroids with the far field summed directly on the backend: the whole
         collocation product runs there; numpy in and out (for scipy's GMRES)."""
-        centroids, normals, weights, near = self._device_arrays
+        centroids, normals, weights, near = self._direct_arrays
         rho = self.be.asarray(density)
         far = direct_sums(centroids, rho * weights, centroids, "field", self.be)
         return self.be.to_numpy((far * normals).sum(axis=1) + near @ rho)

@@ -56,7 +56,7 @@ def save_cortex(result, folder: str | os.PathLike) -> list[str]:
     Needs nibabel (``tmsfield[nifti]``)."""
     nibabel = require("nibabel", extra="nifti", purpose="GIfTI cortex output")
     from nibabel.gifti import GiftiDataArray, GiftiImage
-    vertices, triangles, fields = cortex_fields(result)
+    vertices, triangles, fields = result.cortex
     surface = GiftiImage(darrays=[
         GiftiDataArray((1e3 * vertices).astype(np.float32), intent="NIFTI_INTENT_POINTSET",
                        datatype="NIFTI_TYPE_FLOAT32"),

@@ -217,10 +217,22 @@ class FieldResult:
         values = [1e-6 * v for v in self.didt]
         return values[0] if len(values) == 1 else values
 
-    def summary(self, rois=()) -> str:
+    def roi_statistics(self, rois) -> list[dict]:
+        """The statistics records of the regions of interest ``rois`` (SphereROI, MaskROI,
+        CortexROI; solver/results/roi.py), for :meth:`summary` and :meth:`summary_record`."""
+        return [roi.statistics(self) for roi in rois]
+
+    @functools.cached_property
+    def cortex(self) -> tuple:
+        """(vertices (n, 3) m, triangles (k, 3), {"magnE", "E_normal", "E_tangential": (n,) V/m})
+        on the grey-matter mid-surface (solver/results/cortex.py), computed on first use and
+        shared by the cortex output and cortex-patch regions."""
+        from .cortex import cortex_fields
+        return cortex_fields(self)
+
+    def summary(self, roi_statistics=()) -> str:
         """Human-readable table of :meth:`statistics`, the half-value depth, the coil placement,
-        the peak, the regions of interest ``rois`` (e.g. :class:`~tmsfield.solver.results.roi.SphereROI`)
-        and the stage timings."""
+        the peak, the regions of interest (records of :meth:`roi_statistics`) and the stage timings."""
         rows = [f"{'tag':>4} {'tissue':<14} {'|E| p99.9':>10} {'max':>9} {'mean':>9} {'V>50%':>9}",
                 f"{'':>4} {'':<14} {'(V/m)':>10} {'(V/m)':>9} {'(V/m)':>9} {'(cm³)':>9}"]
         for tag, s in self.statistics().items():
@@ -240,8 +252,7 @@ class FieldResult:
                         f"{where['nearest_scalp_point_mm']} mm)"
                         + ("" if where["scalp_cortex_distance_mm"] is None else
                            f"; scalp-cortex distance there {where['scalp_cortex_distance_mm']:.1f} mm"))
-        for roi in rois:
-            r = roi.statistics(self)
+        for r in roi_statistics:
             size = f"{r['volume_cm3']:.3g} cm³" if "volume_cm3" in r else f"{r['area_cm2']:.3g} cm² of cortex"
             normal = (f", mean E·n {r['mean_E_normal_V_per_m']:.4g}, mean |E_t| {r['mean_E_tangential_V_per_m']:.4g}"
                       if "mean_E_normal_V_per_m" in r else "")
@@ -318,16 +329,16 @@ class FieldResult:
         """Provenance plus timings and the pose, as JSON-ready data."""
         return provenance_record(self)
 
-    def summary_record(self, rois=()) -> dict:
+    def summary_record(self, roi_statistics=()) -> dict:
         """:meth:`statistics` (by tag), the half-value depth in mm (None without brain tags) and
         :meth:`provenance_record`, as JSON-ready data (``tmsfield simulate`` writes summary.json),
         with :meth:`peak`, :meth:`placement`, dI/dt in A/µs (:attr:`didt_A_per_us`) and the
-        statistics of the regions of interest ``rois``."""
+        regions of interest's records (:meth:`roi_statistics`)."""
         depth = 1e3 * self.half_value_depth if self.has_brain else None
         return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "placements": self.placements(),
                 "peak": self.peak(),
                 "statistics": self.statistics(), "half_value_depth_mm": depth,
-                "rois": [roi.statistics(self) for roi in rois], "provenance": self.provenance_record()}
+                "rois": list(roi_statistics), "provenance": self.provenance_record()}
 
 
 

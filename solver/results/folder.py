@@ -34,8 +34,9 @@ def save_folder(result, out: str | os.PathLike, *, config: str | None = None, ni
     out = Path(out)
     result.save(out / "field.msh")
     result.save(out / "field.vtu")
-    write_text_atomic(out / "summary.txt", result.summary(rois) + "\n")
-    write_text_atomic(out / "summary.json", json.dumps(result.summary_record(rois), indent=2) + "\n")
+    regions = result.roi_statistics(rois)
+    write_text_atomic(out / "summary.txt", result.summary(regions) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(result.summary_record(regions), indent=2) + "\n")
     result.save(out / RESULT_FILE)
     names = ["field.msh", "field.vtu", "summary.txt", "summary.json", RESULT_FILE]
     if config is not None:

@@ -157,8 +157,7 @@ class CortexROI:
     def statistics(self, result) -> dict:
         """|E|, E·n and tangential E (V/m) on the patch, area-weighted, JSON-ready."""
         from ...head_models.geometry import triangle_normals
-        from .cortex import cortex_fields
-        vertices, triangles, fields = cortex_fields(result)
+        vertices, triangles, fields = result.cortex
         _, areas = triangle_normals(vertices, triangles)
         vertex_area = np.bincount(triangles.ravel(), weights=np.repeat(areas / 3.0, 3), minlength=len(vertices))
         idx = self._vertices(vertices)
