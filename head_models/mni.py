@@ -18,6 +18,7 @@ coordinates are returned and taken in metres, as everywhere in tmsfield.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 
@@ -105,23 +106,29 @@ class MNITransform:
                                      "subject's MNI transformations)"))
         return path
 
+    @functools.cached_property
+    def _to_subject(self):
+        """mm → mm map MNI → subject, read on first use (a deformation field can be ~100 MB)."""
+        if self.kind == "nonl":
+            return DeformationField.read(self._file(0))
+        matrix = _affine(self._file(0))
+        return lambda points: points @ matrix[:3, :3].T + matrix[:3, 3]
+
+    @functools.cached_property
+    def _to_mni(self):
+        """mm → mm map subject → MNI, read on first use."""
+        if self.kind == "nonl":
+            return DeformationField.read(self._file(1))
+        inverse = np.linalg.inv(_affine(self._file(0)))
+        return lambda points: points @ inverse[:3, :3].T + inverse[:3, 3]
+
     def to_subject(self, mni_mm) -> np.ndarray:
         """Subject coordinates (N, 3) m of MNI coordinates ``mni_mm`` (N, 3) or (3,) mm."""
-        points = _points(mni_mm, "MNI coordinates (mm)")
-        if self.kind == "nonl":
-            out = DeformationField.read(self._file(0))(points)
-        else:
-            matrix = _affine(self._file(0))
-            out = points @ matrix[:3, :3].T + matrix[:3, 3]
-        return 1e-3 * out
+        return 1e-3 * self._to_subject(_points(mni_mm, "MNI coordinates (mm)"))
 
     def to_mni(self, subject_m) -> np.ndarray:
         """MNI coordinates (N, 3) mm of subject coordinates ``subject_m`` (N, 3) or (3,) m."""
-        points = 1e3 * _points(subject_m, "subject coordinates (m)")
-        if self.kind == "nonl":
-            return DeformationField.read(self._file(1))(points)
-        inverse = np.linalg.inv(_affine(self._file(0)))
-        return points @ inverse[:3, :3].T + inverse[:3, 3]
+        return self._to_mni(1e3 * _points(subject_m, "subject coordinates (m)"))
 
 
 def _points(values, what: str) -> np.ndarray:

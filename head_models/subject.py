@@ -77,6 +77,7 @@ class Subject:
     folder: Path
     mesh_path: Path
     caps: dict
+    _mni_transforms: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -102,10 +103,13 @@ class Subject:
 
     def mni_transform(self, kind: str = "auto"):
         """The folder's MNI transformation (:class:`~tmsfield.head_models.mni.MNITransform`):
-        ``kind`` "nonl", "12dof", "6dof" or "auto" (nonl where present). E.g. the subject point
-        (m) of MNI M1: ``subject.mni_transform().to_subject([-37, -21, 58])``."""
+        ``kind`` "nonl", "12dof", "6dof" or "auto" (nonl where present), one per kind and subject
+        (its files are read once). E.g. the subject point (m) of MNI M1:
+        ``subject.mni_transform().to_subject([-37, -21, 58])``."""
         from .mni import mni_transform
-        return mni_transform(self.folder, kind)
+        if kind not in self._mni_transforms:
+            self._mni_transforms[kind] = mni_transform(self.folder, kind)
+        return self._mni_transforms[kind]
 
     def position(self, label: str, cap: str | None = None) -> np.ndarray:
         """The position (3,) m named ``label`` (e.g. "C3", "Nz") in ``cap``; a TmsFieldError with

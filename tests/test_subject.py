@@ -180,3 +180,14 @@ def test_flag_conflicts_are_reported_before_the_head_is_read(tmp_path):
         result = CliRunner().invoke(main, ["simulate", "--head", missing, *args, "--quiet", "--out",
                                            str(tmp_path / "o")])
         assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_mni_transformation_files_are_read_once(mni_folder, monkeypatch):
+    from tmsfield.head_models import mni
+    subject = tf.load_subject(mni_folder)
+    reads = []
+    original = mni.DeformationField.read
+    monkeypatch.setattr(mni.DeformationField, "read", classmethod(lambda cls, p: reads.append(p) or original(p)))
+    for _ in range(3):
+        subject.mni_transform().to_subject([0.0, 0.0, 0.0])
+    assert len(reads) == 1 and subject.mni_transform() is subject.mni_transform()

@@ -27,7 +27,7 @@ CORTEX_ARRAYS = ("magnE", "E_normal", "E_tangential")
 CORTEX_FILES = ("cortex.surf.gii", "cortex_E.func.gii") + tuple(f"cortex.{name}" for name in CORTEX_ARRAYS)
 
 
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray, head) -> np.ndarray:
+def cortex_normals(vertices: np.ndarray, triangles: np.ndarray, head) -> np.ndarray:
     """Unit normals (n, 3) at the mid-surface ``vertices``, pointing away from the white matter."""
     from scipy.spatial import cKDTree
     summed = geometry.vertex_normals(vertices, triangles)
@@ -43,7 +43,7 @@ def cortex_fields(result) -> tuple[np.ndarray, np.ndarray, dict]:
     ``result`` (a FieldResult) on its head's grey-matter mid-surface."""
     vertices, triangles = result.head.grey_matter_midsurface()
     E = result.sample(vertices)
-    normals = vertex_normals(vertices, triangles, result.head)
+    normals = cortex_normals(vertices, triangles, result.head)
     normal_part = np.einsum("ij,ij->i", E, normals)
     tangential = np.linalg.norm(E - normal_part[:, None] * normals, axis=1)
     return vertices, triangles, {"magnE": np.linalg.norm(E, axis=1), "E_normal": normal_part,
