@@ -18,8 +18,8 @@ import numpy as np
 from ..core.errors import FileFormatError
 from ..core.optional import require
 
-#: a grid coil's image larger than this many voxels is refused before reading (SimNIBS' ship
-#: ~100³; 2e8 voxels × 3 float32 is 2.4 GB)
+#: a grid coil's image larger than this many voxels is refused before reading
+#: (2e8 voxels × 3 components in float64 is 4.8 GB)
 MAX_VOXELS = 200_000_000
 
 

@@ -76,3 +76,17 @@ def test_cli_reads_a_nifti_coil(coils, shared_data):
     from tmsfield.cli.main import main
     result = CliRunner().invoke(main, ["coil", "info", str(shared_data / "simnibs" / "testcoil.nii.gz")])
     assert result.exit_code == 0 and "an A-field grid of (21, 21, 21) voxels" in result.output, result.output
+
+
+def test_a_nifti_that_is_no_coil_grid_is_a_named_error(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    from tmsfield.core.errors import FileFormatError
+    path = tmp_path / "t1.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(np.zeros((4, 4, 4), np.float32), np.eye(4)), path)
+    with pytest.raises(FileFormatError, match=r"t1\.nii\.gz: a NIfTI coil holds A on a grid, shape \(X, Y, Z, 3\)"):
+        tf.coils.load(path)
+    values = np.zeros((3, 3, 3, 3), np.float32)
+    values[1, 1, 1, 0] = np.nan
+    nibabel.save(nibabel.Nifti1Image(values, np.eye(4)), path)
+    with pytest.raises(FileFormatError, match="NaN/infinite values"):
+        tf.coils.load(path)

@@ -1,6 +1,6 @@
 """The field on the grey-matter mid-surface: |E| and its normal and tangential parts, written as
-GIfTI (a surface file and a functional file of three arrays) for Connectome Workbench, nilearn
-or SimNIBS' own viewers, and as FreeSurfer per-vertex overlays ("curv" format, e.g. for
+GIfTI (a surface file and a functional file of three arrays, as nibabel reads them) and as
+FreeSurfer per-vertex overlays ("curv" format, e.g. for
 freeview's ``overlay=``).
 
 The mid-surface is :meth:`HeadMesh.grey_matter_midsurface`; the field is ``result.sample`` at
