@@ -44,8 +44,14 @@ class Coil:
         element (multi-stimulator .tcd coils); 0 for ordinary coils.
     max_didt : per-stimulator maximum dI/dt (A/s), or empty when unknown.
     name : label.
-    grid : a sampled A-field (driven by stimulator 0), or None. It gives A and dA/dt; its B,
-        and the placement search's resampling, need the coil's elements (.ccd/.tcd).
+    grids : sampled A-fields (:class:`~tmsfield.coils.grid.AFieldGrid`, each with its stimulator).
+        They give A and dA/dt; their B, and the placement search's resampling, need the coil's
+        elements (.ccd/.tcd).
+    casing : the housing (:class:`~tmsfield.coils.casing.CoilCasing`), or None.
+    deformations : a flexible coil's deformation model
+        (:class:`~tmsfield.coils.deformation.CoilDeformations`), or None for a rigid coil.
+    dipole_part, segment_part : (D,), (S,) the part (flexible coils: the .tcd element) each
+        element belongs to; 0 for rigid coils.
     """
     dipole_positions: np.ndarray | None = None
     dipole_moments: np.ndarray | None = None
@@ -56,7 +62,11 @@ class Coil:
     segment_stimulator: np.ndarray | None = None
     max_didt: tuple[float, ...] = ()
     name: str = "coil"
-    grid: object = None
+    grids: tuple = ()
+    casing: object = None
+    deformations: object = None
+    dipole_part: np.ndarray | None = None
+    segment_part: np.ndarray | None = None
 
     def __post_init__(self):
         s = lambda k, v: object.__setattr__(self, k, v)
@@ -68,7 +78,8 @@ class Coil:
         nd, ns = len(self.dipole_positions), len(self.segment_starts)
         if len(self.dipole_moments) != nd or len(self.segment_ends) != ns:
             raise CoilError(f"coil {n!r}: positions/moments or starts/ends differ in length")
-        if nd + ns == 0 and self.grid is None:
+        s("grids", tuple(self.grids))
+        if nd + ns == 0 and not self.grids:
             raise CoilError(f"coil {n!r} has no dipoles, no segments and no A-field grid")
         w = np.ones(ns) if self.segment_weights is None else np.asarray(self.segment_weights, float).reshape(-1)
         if len(w) != ns or not np.isfinite(w).all():
@@ -79,11 +90,27 @@ class Coil:
         s("dipole_stimulator", _indices(self.dipole_stimulator, nd, "stimulator index", n))
         s("segment_stimulator", _indices(self.segment_stimulator, ns, "stimulator index", n))
         s("max_didt", tuple(float(v) for v in self.max_didt))
+        s("dipole_part", _indices(self.dipole_part, nd, "part index", n))
+        s("segment_part", _indices(self.segment_part, ns, "part index", n))
+        if self.deformations is not None:
+            parts = [self.dipole_part, self.segment_part, [g.part for g in self.grids]]
+            if self.casing is not None:
+                c = self.casing
+                parts += [c.vertex_part, c.min_distance_part, c.intersect_part]
+            top = max((int(np.max(p)) for p in parts if len(p)), default=0)
+            if top >= len(self.deformations.chains):
+                raise CoilError(f"coil {n!r}: part index {top} but the deformation model has "
+                                f"{len(self.deformations.chains)} parts")
 
     @property
     def n_stimulators(self) -> int:
-        idx = np.concatenate([self.dipole_stimulator, self.segment_stimulator])
+        idx = np.concatenate([self.dipole_stimulator, self.segment_stimulator, [g.stimulator for g in self.grids]])
         return int(idx.max()) + 1 if len(idx) else 1
+
+    @property
+    def is_flexible(self) -> bool:
+        """Whether the coil has deformation parameters (a flexible coil, coils/deformation.py)."""
+        return self.deformations is not None and self.deformations.n_parameters > 0
 
     @property
     def n_sources(self) -> int:
@@ -95,6 +122,7 @@ class Coil:
 
     def transformed(self, matrix: np.ndarray) -> Coil:
         """This coil moved by a 4×4 rigid transform (rotation + translation in m)."""
+        matrix = np.asarray(matrix, dtype=float)
         rot, shift = matrix[:3, :3], matrix[:3, 3]
         return dataclasses.replace(
             self,
@@ -102,7 +130,32 @@ class Coil:
             dipole_moments=self.dipole_moments @ rot.T,
             segment_starts=self.segment_starts @ rot.T + shift,
             segment_ends=self.segment_ends @ rot.T + shift,
-            grid=None if self.grid is None else self.grid.transformed(matrix))
+            grids=tuple(g.transformed(matrix) for g in self.grids),
+            casing=None if self.casing is None else self.casing.transformed(matrix),
+            deformations=None if self.deformations is None else self.deformations.transformed(matrix))
+
+    def deformed(self, values) -> Coil:
+        """This flexible coil with its deformation parameters set to ``values`` (P,) (mm for
+        translations, degrees for rotations; within each parameter's range): every part moved
+        rigidly from the current setting to the new one. CoilError for a rigid coil or values
+        out of range."""
+        if not self.is_flexible:
+            raise CoilError(f"coil {self.name!r} has no deformation parameters (it is not a flexible coil)")
+        model = self.deformations.at(values)
+        moves = self.deformations.moves_to(model.values)
+
+        def move(points, part, *, vectors=False):
+            m = moves[part]
+            out = np.einsum("nij,nj->ni", m[:, :3, :3], points)
+            return out if vectors else out + m[:, :3, 3]
+        return dataclasses.replace(
+            self, deformations=model,
+            dipole_positions=move(self.dipole_positions, self.dipole_part),
+            dipole_moments=move(self.dipole_moments, self.dipole_part, vectors=True),
+            segment_starts=move(self.segment_starts, self.segment_part),
+            segment_ends=move(self.segment_ends, self.segment_part),
+            grids=tuple(g.transformed(moves[g.part]) for g in self.grids),
+            casing=None if self.casing is None else self.casing.moved(moves))
 
     def scaled(self, current: float | Sequence[float]) -> Coil:
         """This coil with every element's strength multiplied by its stimulator's ``current``.
@@ -119,7 +172,7 @@ class Coil:
             self,
             dipole_moments=self.dipole_moments * per_stim[self.dipole_stimulator][:, None],
             segment_weights=self.segment_weights * per_stim[self.segment_stimulator],
-            grid=None if self.grid is None else self.grid.scaled(per_stim[0]))
+            grids=tuple(g.scaled(per_stim[g.stimulator]) for g in self.grids))
 
     # --- fields (delegated to coils.primary) ------------------------------------------
     def vector_potential(self, points, pose=None, *, current=1.0, method="auto", backend="auto"):
@@ -145,6 +198,9 @@ class Coil:
     def summary(self) -> str:
         """One line: name and element counts."""
         lim = f", max dI/dt {[f'{v:.3g}' for v in self.max_didt]} A/s" if self.max_didt else ""
-        grid = "" if self.grid is None else f", an A-field grid of {self.grid.values.shape[:3]} voxels"
+        grid = "".join(f", an A-field grid of {g.values.shape[:3]} voxels" for g in self.grids)
+        if self.is_flexible:
+            d = self.deformations
+            grid += f", {d.n_parameters} deformation parameter(s) at {np.round(d.values, 3).tolist()} {list(d.units)}"
         return (f"Coil {self.name!r}: {len(self.dipole_positions)} dipoles, "
                 f"{len(self.segment_starts)} segments{grid}, {self.n_stimulators} stimulator(s){lim}")

@@ -27,11 +27,15 @@ MAX_VOXELS = 200_000_000
 class AFieldGrid:
     """A sampled vector potential: ``values`` (X, Y, Z, 3) T·m per A in the coil frame,
     ``affine`` (4, 4) voxel indices → coil frame (m), ``frame`` (4, 4) coil frame → head (m; the
-    pose it has been moved by), ``scale`` the current (A, or A/s for dA/dt) it carries."""
+    pose it has been moved by), ``scale`` the current (A, or A/s for dA/dt) it carries,
+    ``stimulator`` the index of the stimulator driving it and ``part`` the coil part it belongs
+    to (flexible coils, coils/deformation.py)."""
     values: np.ndarray
     affine: np.ndarray
     frame: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(4))
     scale: float = 1.0
+    stimulator: int = 0
+    part: int = 0
 
     def transformed(self, matrix: np.ndarray) -> AFieldGrid:
         """This grid moved by a 4×4 rigid transform (m)."""

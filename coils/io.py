@@ -32,7 +32,7 @@ def load(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENTS) -
     if str(path).lower().endswith(NIFTI_SUFFIXES):
         from .grid import read_nifti_coil
         name = path.name[:-len(".nii.gz")] if path.name.lower().endswith(".nii.gz") else path.stem
-        return Coil(grid=read_nifti_coil(path), name=name)
+        return Coil(grids=(read_nifti_coil(path),), name=name)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise FileFormatError(f"{path}: unsupported coil format; use .ccd, .tcd or .nii/.nii.gz")

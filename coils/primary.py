@@ -83,11 +83,11 @@ def _field(coil, points, field: str, method: str, backend) -> np.ndarray:
         else:
             out += _direct(kernels.segment_a if field == "A" else kernels.segment_b, points, seg, be)
     out *= MU0_OVER_4PI
-    if coil.grid is not None:
-        if field != "A":
-            raise CoilError(f"coil {coil.name!r} is a sampled A-field grid: it gives A and dA/dt, not B; use its "
-                            ".ccd/.tcd version for B (and for the placement search)")
-        out += coil.grid.potential(points)
+    if coil.grids and field != "A":
+        raise CoilError(f"coil {coil.name!r} holds a sampled A-field grid: it gives A and dA/dt, not B; use a "
+                        "version of the coil made of dipoles or wires (.ccd/.tcd) for B (and for the placement search)")
+    for grid in coil.grids:
+        out += grid.potential(points)
     return out
 
 

@@ -1,24 +1,32 @@
 """SimNIBS .tcd coil files (JSON; schema coil_model.schema.json in SimNIBS).
 
-Supported elements: type 1 (dipoles, moments in A·m²) and type 2 (line elements: a segment
-midpoint and its direction×length vector, both in mm; zero-length entries are skipped).
-Each element names its stimulator, whose ``maxdIdt`` (A/s) becomes ``Coil.max_didt``.
-Deformations are accepted at a zero initial setting (the coil as stored); type 3 (sampled A
-grids) and non-zero deformations are not supported yet and are refused clearly.
+Elements: type 1 (dipoles, moments in A·m²), type 2 (line elements: a segment midpoint and its
+direction×length vector, both in mm; zero-length entries are skipped) and type 3 (a sampled
+A-field grid, T·m per A, with a voxel → coil-frame affine in mm; coils/grid.py). Each element
+names its stimulator, whose ``maxdIdt`` (A/s) becomes ``Coil.max_didt``.
+Flexible coils: ``deformList``/``deformRangeList`` become the coil's deformation model
+(coils/deformation.py), each element one rigid part; the file's geometry is at deformation 0 and
+the coil is returned at the ranges' ``initial`` values. ``coilModels`` become the casing
+(coils/casing.py): the ``coilCasing`` stays rigid, each ``elementCasing`` moves with its element.
 
 The file is checked against the structure of SimNIBS' schema (types, required keys, no unknown
 keys, value ranges) before anything is built; errors name the file and the JSON path, e.g.
 ``coil.tcd: $.stimulatorList[0].maxdIdt: expected a number > 0, got "abc"``. The number of
 elements is capped (``max_elements``) before any array is allocated or base64 data inflated.
+A grid given as base64 text is a zlib-compressed pickle of a numpy array (as SimNIBS writes it);
+it is unpickled with only numpy's array-rebuilding functions allowed, so a file cannot run code.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import io
 import json
 import logging
 import math
 import os
+import pickle
 import sys
 import zlib
 from pathlib import Path
@@ -28,7 +36,10 @@ import numpy as np
 from ..core.checks import describe_type
 from ..core.errors import CoilError, FileFormatError
 from ..core.files import read_utf8
+from .casing import CoilCasing
 from .coil import Coil
+from .deformation import CoilDeformations, Deformation
+from .grid import MAX_VOXELS, AFieldGrid
 
 MM = 1e-3
 #: default cap on the number of 3-vectors (dipoles, segments, casing vertices, ...) a .tcd may
@@ -138,12 +149,12 @@ class _Reader:
                              f"large, raise the cap: tf.coils.load(path, max_elements={2 * self.used})")
 
     def vectors(self, value, where: str, *, width=3, min_items=1, decode=True, integer=False):
-        """(n, width) array from nested lists or base64(zlib(float64)); ``decode=False``
+        """(n, width) array from nested lists or base64(zlib(float64, int64 when ``integer``)); ``decode=False``
         validates the structure only (for parts of the file this reader does not use)."""
         if isinstance(value, str):
             if not decode:
                 return None
-            return self._decode(value, where, width)
+            return self._decode(value, where, width, "<i8" if integer else "<f8")
         rows = self.array(value, where, min_items=min_items)
         self.count(len(rows), where)
         for i, row in enumerate(rows):
@@ -163,7 +174,7 @@ class _Reader:
         self.finite(arr, where)
         return arr
 
-    def _decode(self, text: str, where: str, width: int) -> np.ndarray:
+    def _decode(self, text: str, where: str, width: int, dtype: str = "<f8") -> np.ndarray:
         room = (self.max_elements - self.used) * width * 8  # bytes still allowed
         try:
             packed = base64.b64decode(text)
@@ -175,9 +186,10 @@ class _Reader:
             self.count(len(raw) // (width * 8) + 1, where)   # raises with the cap in the message
         if not inflate.eof:
             self.fail(where, "compressed data is truncated (zlib stream does not end)")
+        kind = "int64" if dtype == "<i8" else "float64"
         if len(raw) % (8 * width):
-            self.fail(where, f"decoded {len(raw)} bytes: not a whole number of {width}-vectors of float64")
-        arr = np.frombuffer(raw, dtype="<f8").reshape(-1, width)
+            self.fail(where, f"decoded {len(raw)} bytes: not a whole number of {width}-vectors of {kind}")
+        arr = np.frombuffer(raw, dtype=dtype).reshape(-1, width).astype(np.float64)
         if not len(arr):
             self.fail(where, "empty array (at least one entry needed)")
         self.count(len(arr), where)
@@ -204,8 +216,8 @@ def _load_json(path: Path):
         raise FileFormatError(f"{path}: not a readable .tcd (JSON) file: {exc}") from None
 
 
-def _check_other_parts(r: _Reader, spec: dict) -> tuple[int, int]:
-    """Type-check the parts this reader does not use; return (#deformations, #casing models)."""
+def _header(r: _Reader, spec: dict) -> None:
+    """Type-check the descriptive parts this reader does not use."""
     for key in ("name", "brand", "version"):
         if key in spec:
             r.string(spec[key], f"$.{key}")
@@ -214,56 +226,76 @@ def _check_other_parts(r: _Reader, spec: dict) -> tuple[int, int]:
             r.numbers(pair, f"$.limits[{i}]", n=2)
     if "resolution" in spec:
         r.numbers(spec["resolution"], "$.resolution", n=3, above=0)
-    models = r.array(spec["coilModels"], "$.coilModels", min_items=1) if "coilModels" in spec else []
-    if "coilCasing" in spec:
-        _casing(r, spec["coilCasing"], "$.coilCasing", len(models))
-    for i, model in enumerate(models):
-        where = f"$.coilModels[{i}]"
-        r.obj(model, where, _MODEL, required=("points", "faces"))
-        r.vectors(model["points"], f"{where}.points", min_items=3, decode=False)
-        r.vectors(model["faces"], f"{where}.faces", decode=False, integer=True)
-        for key in ("minDistancePoints", "intersectPoints"):
-            if key in model:
-                r.vectors(model[key], f"{where}.{key}", decode=False)
     if "selfIntersectionTest" in spec:
         groups = r.array(spec["selfIntersectionTest"], "$.selfIntersectionTest", min_items=1)
         for i, group in enumerate(groups):
             r.numbers(group, f"$.selfIntersectionTest[{i}]", min_items=2)
+
+
+def _casings(r: _Reader, spec: dict) -> list[CoilCasing]:
+    """The ``coilModels`` as casings in the coil frame (m)."""
+    models = r.array(spec["coilModels"], "$.coilModels", min_items=1) if "coilModels" in spec else []
+    out = []
+    for i, model in enumerate(models):
+        where = f"$.coilModels[{i}]"
+        r.obj(model, where, _MODEL, required=("points", "faces"))
+        points = r.vectors(model["points"], f"{where}.points", min_items=3) * MM
+        faces = r.vectors(model["faces"], f"{where}.faces", integer=True).astype(np.int64)
+        if faces.min() < 0 or faces.max() >= len(points):
+            r.fail(f"{where}.faces", f"vertex index out of range 0..{len(points) - 1} "
+                                     f"(found {int(faces.min())}..{int(faces.max())})")
+        extra = {key: r.vectors(model[key], f"{where}.{key}") * MM
+                 for key in ("minDistancePoints", "intersectPoints") if key in model}
+        out.append(CoilCasing(points, faces, min_distance_points=extra.get("minDistancePoints"),
+                              intersect_points=extra.get("intersectPoints")))
+    return out
+
+
+def _deformations(r: _Reader, spec: dict) -> tuple[np.ndarray, np.ndarray, list[Deformation]]:
+    """(bounds (P, 2), initial (P,), deformations) of ``deformRangeList`` / ``deformList``."""
     ranges = r.array(spec["deformRangeList"], "$.deformRangeList", min_items=1) if "deformRangeList" in spec else []
+    bounds, initial = np.zeros((len(ranges), 2)), np.zeros(len(ranges))
     for i, rng in enumerate(ranges):
         where = f"$.deformRangeList[{i}]"
         r.obj(rng, where, _DEFORM_RANGE, required=("initial", "range"))
-        initial = r.number(rng["initial"], f"{where}.initial")
-        r.numbers(rng["range"], f"{where}.range", n=2)
-        if initial != 0.0:
-            r.fail(f"{where}.initial", f"non-zero initial deformation {initial:g} is not supported yet "
-                                       "(tmsfield reads the coil as stored, at deformation 0)")
+        initial[i] = r.number(rng["initial"], f"{where}.initial")
+        bounds[i] = r.numbers(rng["range"], f"{where}.range", n=2)
+        if bounds[i, 0] > bounds[i, 1]:
+            r.fail(f"{where}.range", f"expected [min, max], got {bounds[i].tolist()}", CoilError)
+        if not bounds[i, 0] <= initial[i] <= bounds[i, 1]:
+            r.fail(f"{where}.initial", f"{initial[i]:g} lies outside its range {bounds[i].tolist()}", CoilError)
     deforms = r.array(spec["deformList"], "$.deformList", min_items=1) if "deformList" in spec else []
+    out = []
     for i, d in enumerate(deforms):
         where = f"$.deformList[{i}]"
-        r.obj(d, where, _DEFORM, required=("type",))
+        r.obj(d, where, _DEFORM, required=("type", "deformRange"))
         kind = d["type"]
         if kind not in ("x", "y", "z", "rot2p"):
             r.expected(f"{where}.type", 'one of "x", "y", "z", "rot2p"', kind)
+        k = r.integer(d["deformRange"], f"{where}.deformRange")
+        if k >= len(ranges):
+            r.fail(f"{where}.deformRange", f"index {k} but deformRangeList has {len(ranges)} entr"
+                                           f"{'y' if len(ranges) == 1 else 'ies'}")
         if kind == "rot2p":
             for key in ("point1", "point2"):
                 if key not in d:
                     r.fail(where, f"a rot2p deformation needs {key!r}")
-                r.numbers(d[key], f"{where}.{key}", n=3)
-        elif "point1" in d or "point2" in d:
-            r.fail(where, f"a {kind!r} translation takes no point1/point2 (only rot2p does)")
-        if "deformRange" in d:
-            k = r.integer(d["deformRange"], f"{where}.deformRange")
-            if k >= len(ranges):
-                r.fail(f"{where}.deformRange", f"index {k} but deformRangeList has {len(ranges)} entr"
-                                               f"{'y' if len(ranges) == 1 else 'ies'}")
-    return len(deforms), len(models)
+            p1, p2 = (np.array(r.numbers(d[key], f"{where}.{key}", n=3)) * MM for key in ("point1", "point2"))
+            if np.array_equal(p1, p2):
+                r.fail(where, "point1 and point2 coincide: they cannot define a rotation axis", CoilError)
+            out.append(Deformation(kind, k, p1, p2))
+        else:
+            if "point1" in d or "point2" in d:
+                r.fail(where, f"a {kind!r} translation takes no point1/point2 (only rot2p does)")
+            out.append(Deformation(kind, k))
+    return bounds, initial, out
 
 
-def _casing(r: _Reader, value, where: str, n_models: int) -> None:
+def _casing(r: _Reader, value, where: str, n_models: int) -> int:
     k = r.integer(value, where)
     if k >= n_models:
         r.fail(where, f"casing index {k} but coilModels has {n_models} entr{'y' if n_models == 1 else 'ies'}")
+    return k
 
 
 def _stimulators(r: _Reader, spec: dict) -> list[dict]:
@@ -291,21 +323,86 @@ def _stimulators(r: _Reader, spec: dict) -> list[dict]:
     return stimulators
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays only: any other global in the stream is refused."""
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+               ("numpy._core.numeric", "_frombuffer"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: only numpy arrays are read")
+        return super().find_class(module, name)
+
+
+def _grid_data(r: _Reader, value, where: str) -> np.ndarray:
+    """A type-3 element's ``data``: (X, Y, Z, 3) from nested lists or base64(zlib(pickle))."""
+    if isinstance(value, str):
+        room = (r.max_elements - r.used) * 24 + 4096
+        try:
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(base64.b64decode(value), room)
+        except (binascii.Error, ValueError, zlib.error) as exc:
+            r.fail(where, f"not base64-encoded zlib-compressed data ({exc})")
+        if inflate.unconsumed_tail:
+            r.count(r.max_elements + 1, where)             # raises with the cap in the message
+        try:
+            arr = _ArrayUnpickler(io.BytesIO(raw)).load()
+        except Exception as exc:                          # pickle raises many types for bad data
+            r.fail(where, f"not a pickled numpy array ({type(exc).__name__}: {exc})")
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "fiu":
+            r.fail(where, f"expected a numeric array, got {type(arr).__name__}")
+    else:
+        r.array(value, where, min_items=1)
+        try:
+            arr = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            r.fail(where, "expected nested arrays of numbers, shape (X, Y, Z, 3)")
+    if arr.ndim != 4 or arr.shape[3] != 3 or min(arr.shape[:3]) < 2:
+        r.fail(where, f"a sampled A-field grid has shape (X, Y, Z, 3) with X, Y, Z >= 2, got {arr.shape}")
+    if np.prod(arr.shape[:3]) > MAX_VOXELS:
+        r.fail(where, f"{np.prod(arr.shape[:3])} voxels is more than {MAX_VOXELS}")
+    r.count(int(np.prod(arr.shape[:3])), where)
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        r.fail(where, "NaN or infinite values in the grid", CoilError)
+    return arr
+
+
+def _grid_affine(r: _Reader, value, where: str) -> np.ndarray:
+    rows = r.array(value, where, min_items=4, max_items=4)
+    affine = np.array([r.numbers(row, f"{where}[{i}]", n=4) for i, row in enumerate(rows)])
+    if abs(np.linalg.det(affine[:3, :3])) == 0 or not np.allclose(affine[3], [0, 0, 0, 1]):
+        r.fail(where, "a voxel → coil affine needs an invertible 3×3 block and last row [0, 0, 0, 1]", CoilError)
+    affine[:3] *= MM                                      # mm → m (rows of the voxel → position map)
+    return affine
+
+
 def read_tcd(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Coil:
-    """Read a .tcd file into a :class:`Coil` (dipoles and segments, SI units).
+    """Read a .tcd file into a :class:`Coil` (dipoles, segments, A-field grids, casing and the
+    deformation model of flexible coils; SI units).
 
     ``max_elements`` caps the number of 3-vectors the file may hold in all (checked before
     allocating or inflating); raise it for a coil that really is larger.
     Raises FileFormatError (malformed file, naming the JSON path) or CoilError (impossible
-    values: NaN, maxdIdt ≤ 0, ...)."""
+    values: NaN, maxdIdt ≤ 0, a deformation outside its range, ...)."""
     path = Path(path)
     spec = _load_json(path)
     r = _Reader(path, int(max_elements))
     r.obj(spec, "$", _TOP, required=("coilElementList", "stimulatorList"))
-    n_deform, n_models = _check_other_parts(r, spec)
+    _header(r, spec)
+    casings = _casings(r, spec)
+    bounds, initial, deformations = _deformations(r, spec)
     stimulators = _stimulators(r, spec)
     elements = r.array(spec["coilElementList"], "$.coilElementList", min_items=1)
-    dip_p, dip_m, dip_s, seg_a, seg_b, seg_s = [], [], [], [], [], []
+    rigid_part = len(elements)                            # the coil-level casing: no deformations
+    chains, parts_casing = [], []
+    if "coilCasing" in spec:
+        parts_casing.append((casings[_casing(r, spec["coilCasing"], "$.coilCasing", len(casings))], rigid_part))
+    dip = {"p": [], "m": [], "s": [], "part": []}
+    seg = {"a": [], "b": [], "s": [], "part": []}
+    grids = []
     for i, el in enumerate(elements):
         where = f"$.coilElementList[{i}]"
         r.obj(el, where, _ELEMENT, required=("type", "stimulator"))
@@ -317,18 +414,29 @@ def read_tcd(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENT
             r.fail(f"{where}.stimulator", f"index {stim} but stimulatorList has {len(stimulators)} "
                                           f"entr{'y' if len(stimulators) == 1 else 'ies'} (indices from 0)")
         if "elementCasing" in el:
-            _casing(r, el["elementCasing"], f"{where}.elementCasing", n_models)
+            parts_casing.append((casings[_casing(r, el["elementCasing"], f"{where}.elementCasing", len(casings))], i))
+        chain = []
         if "deformations" in el:
             for j, d in enumerate(r.array(el["deformations"], f"{where}.deformations", min_items=1)):
                 k = r.integer(d, f"{where}.deformations[{j}]")
-                if k >= n_deform:
-                    r.fail(f"{where}.deformations[{j}]", f"index {k} but deformList has {n_deform} entries")
+                if k >= len(deformations):
+                    r.fail(f"{where}.deformations[{j}]", f"index {k} but deformList has {len(deformations)} entries")
+                chain.append(k)
+        chains.append(tuple(chain))
         if kind not in (1, 2, 3):
             r.fail(f"{where}.type", f"unknown element type {kind} (1: dipoles, 2: line elements, "
                                     "3: sampled A-field grid)")
-        if kind == 3 or "data" in el or "affine" in el:
-            r.fail(where, "sampled A-field grid elements (type 3, data/affine) are not supported yet; "
-                          "use a coil model made of dipoles (type 1) or line elements (type 2)")
+        if kind == 3:
+            if "points" in el or "values" in el:
+                r.fail(where, "a type-3 (sampled grid) element takes data/affine, not points/values")
+            for key in ("data", "affine"):
+                if key not in el:
+                    r.fail(where, f"a type-3 (sampled grid) element needs {key!r}")
+            grids.append(AFieldGrid(_grid_data(r, el["data"], f"{where}.data"),
+                                    _grid_affine(r, el["affine"], f"{where}.affine"), stimulator=stim, part=i))
+            continue
+        if "data" in el or "affine" in el:
+            r.fail(where, f"data/affine belong to type-3 (sampled grid) elements, not type {kind}")
         for key in ("points", "values"):
             if key not in el:
                 r.fail(where, f"a type-{kind} element needs {key!r}")
@@ -337,12 +445,15 @@ def read_tcd(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENT
         if len(points) != len(values):
             r.fail(where, f"{len(points)} points but {len(values)} values (one value per point)")
         if kind == 1:
-            dip_p.append(points), dip_m.append(values), dip_s.append(np.full(len(points), stim))
+            dip["p"].append(points), dip["m"].append(values)
+            dip["s"].append(np.full(len(points), stim)), dip["part"].append(np.full(len(points), i))
         else:  # points are segment midpoints (checked on SimNIBS' example coils)
             keep = np.any(values != 0, axis=1)  # zero-length placeholders carry no current
             points, values = points[keep], values[keep]
             half = 0.5 * values * MM
-            seg_a.append(points - half), seg_b.append(points + half), seg_s.append(np.full(len(points), stim))
+            seg["a"].append(points - half), seg["b"].append(points + half)
+            seg["s"].append(np.full(len(points), stim)), seg["part"].append(np.full(len(points), i))
+    chains.append(())                                     # the rigid part
     limits = [s.get("maxdIdt") for s in stimulators]
     max_didt = tuple(float(v) for v in limits) if all(v is not None for v in limits) else ()
     if any(v is not None for v in limits) and not max_didt:
@@ -350,9 +461,20 @@ def read_tcd(path: str | os.PathLike, *, max_elements: int = DEFAULT_MAX_ELEMENT
     cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape)
     name = spec.get("name") or path.stem
     try:
-        return Coil(dipole_positions=cat(dip_p, (0, 3)), dipole_moments=cat(dip_m, (0, 3)),
-                    dipole_stimulator=cat(dip_s, (0,)).astype(int),
-                    segment_starts=cat(seg_a, (0, 3)), segment_ends=cat(seg_b, (0, 3)),
-                    segment_stimulator=cat(seg_s, (0,)).astype(int), max_didt=max_didt, name=name)
+        model = None
+        if len(bounds):
+            model = CoilDeformations.build(bounds, initial, deformations, chains)
+            model = dataclasses.replace(model, values=np.zeros(len(bounds)))   # the file's geometry
+        coil = Coil(dipole_positions=cat(dip["p"], (0, 3)), dipole_moments=cat(dip["m"], (0, 3)),
+                    dipole_stimulator=cat(dip["s"], (0,)).astype(int), dipole_part=cat(dip["part"], (0,)).astype(int),
+                    segment_starts=cat(seg["a"], (0, 3)), segment_ends=cat(seg["b"], (0, 3)),
+                    segment_stimulator=cat(seg["s"], (0,)).astype(int), segment_part=cat(seg["part"], (0,)).astype(int),
+                    grids=tuple(grids), casing=CoilCasing.merge(parts_casing), deformations=model,
+                    max_didt=max_didt, name=name)
+        if model is not None and np.any(initial != 0):
+            coil = coil.deformed(initial)
+        elif model is None and deformations:
+            r.fail("$.deformList", "deformations without a deformRangeList")
+        return coil
     except CoilError as exc:
         raise CoilError(f"{path}: {exc}") from None

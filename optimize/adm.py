@@ -120,7 +120,7 @@ class PolarGrid:
 def _elements(coil, n_gauss: int = SEGMENT_GAUSS):
     """All coil elements in the coil frame: positions (E, 3) m, vectors (E, 3), kind (E,) with
     0 = magnetic dipole (A·m² per A), 1 = current element (A·m per A), stimulator (E,)."""
-    if coil.grid is not None:
+    if coil.grids:
         raise CoilError(f"coil {coil.name!r} is (or holds) a sampled A-field grid: reciprocity needs the coil's "
                         "dipoles or wire segments; use its .ccd/.tcd version for the placement search")
     x, w = np.polynomial.legendre.leggauss(n_gauss)

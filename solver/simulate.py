@@ -15,7 +15,7 @@ from .base import FieldSolver, placement_inputs
 @scoped_verbose
 def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | None = None,
              conductivities=None, tensors=None, tol: float | None = None, backend="auto",
-             check_placement: bool = True, verbose=None):
+             check_placement: bool = True, fit=None, verbose=None):
     """Induced E-field of ``coil`` at ``pose`` on ``head`` for dI/dt ``didt`` (A/s).
 
     Returns a :class:`FieldResult`. ``order`` picks P1 or P2 elements (default P2);
@@ -27,6 +27,11 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     ``pose`` is a CoilPose or a 4×4 matrix in metres. ``check_placement`` refuses coils whose
     elements lie inside the head or whose centre is more than 30 mm from the scalp. Wrong types
     raise TypeError naming the parameter, impossible values TmsFieldError, before any solve.
+    ``fit``: flexible coils (.tcd files with deformations: H1/H4/H7, MST-Twin) are fitted to the
+    scalp before the solve (coils/flexible_fit.py) when ``fit`` is None (default options) or a
+    :class:`~tmsfield.coils.flexible_fit.FitOptions`; ``fit=False`` takes the coil as it is. A
+    FitOptions also fits a rigid coil's pose within its ranges. The fit is recorded in
+    ``result.provenance["coil_fits"]`` and the summary; ``result.coil``/``result.pose`` are the fitted ones.
     ``verbose`` sets the log level (True/False/"debug") for this call only.
     Several coils fired together: ``coil``, ``pose`` and ``didt`` as lists of equal length (FEM;
     superposition in one solve, :meth:`FEMSolver.solve_together`).
@@ -47,7 +52,14 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
         coil, pose, didt = placement_inputs(coil, pose, didt)
         inputs = [(coil, pose, didt)]
     backend = get_backend(backend)                          # a missing GPU fails before any work
-    placement = {}
+    placement, fits = {}, []
+    if fit is not False and any(fit is not None or c.is_flexible for c, _, _ in inputs):
+        with timed(placement, "coil fit"):
+            inputs, fits = _fitted(head, inputs, fit)
+        if together:
+            coil, pose = [c for c, _, _ in inputs], [p for _, p, _ in inputs]
+        else:
+            coil, pose, didt = inputs[0]
     if check_placement:
         with timed(placement, "placement check"):
             for c, p, _ in inputs:
@@ -69,4 +81,23 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     else:
         result = solver.solve(coil, pose, didt=didt, backend=backend)
     result.timings = {**placement, **result.timings}
+    if fits:
+        result.provenance["coil_fits"] = fits
     return result
+
+
+def _fitted(head, inputs, fit):
+    """``inputs`` with each flexible coil (or every coil, for explicit FitOptions) fitted to the
+    scalp, and the fit records."""
+    from ..coils.flexible_fit import FitOptions, fit_to_scalp
+    if fit is not None and not isinstance(fit, FitOptions):
+        raise TypeError(f"fit must be None (fit flexible coils), False (no fit) or a FitOptions, got {fit!r}")
+    out, records = [], []
+    for c, p, d in inputs:
+        if fit is None and not c.is_flexible:
+            out.append((c, p, d))
+            continue
+        done = fit_to_scalp(head, c, p, fit)
+        out.append((done.coil, done.pose, d))
+        records.append({"coil": c.name, **done.record()})
+    return out, records

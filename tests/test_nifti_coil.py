@@ -23,7 +23,7 @@ def test_grid_values_are_the_dipoles_potential_at_the_nodes_under_any_pose(coils
     (direct sums, nothing shared) agree to the image's float32 storage (measured 5e-8 of the
     largest |A| away from the dipoles), wherever the pose puts them."""
     grid_coil, dipoles = coils
-    grid = grid_coil.grid
+    grid = grid_coil.grids[0]
     index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.values.shape[:3]], indexing="ij"), -1).reshape(-1, 3)
     nodes = index @ grid.affine[:3, :3].T + grid.affine[:3, 3]                       # coil frame, m
     nodes = nodes[np.linalg.norm(nodes, axis=1) > 0.03]                              # away from the dipoles
@@ -57,7 +57,7 @@ def test_a_grid_coil_simulates_and_its_result_round_trips(coils, coarse_sphere, 
     np.testing.assert_allclose(result.dadt, grid_coil.dadt(coarse_sphere.nodes, pose, didt=1e8), rtol=1e-12)
     result.save(tmp_path / "r.npz")
     loaded = tf.load_result(tmp_path / "r.npz")
-    np.testing.assert_array_equal(loaded.coil.grid.values, grid_coil.grid.values)
+    np.testing.assert_array_equal(loaded.coil.grids[0].values, grid_coil.grids[0].values)
     np.testing.assert_allclose(loaded.coil.dadt(coarse_sphere.nodes, pose, didt=1e8), result.dadt, rtol=1e-12)
 
 

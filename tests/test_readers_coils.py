@@ -44,6 +44,11 @@ def _tcd(tmp_path, edit=None, name="coil_model.tcd"):
     return path
 
 
+def _pickled_os_system() -> str:
+    """base64(zlib(a pickle that would call os.system)): the grid reader must refuse it."""
+    return base64.b64encode(zlib.compress(b"cos\nsystem\n(S'true'\ntR.")).decode()
+
+
 def _b64(values) -> str:
     return base64.b64encode(zlib.compress(np.asarray(values, dtype="<f8").tobytes())).decode()
 
@@ -74,9 +79,16 @@ def test_tcd_seed_file_is_valid(tmp_path):
      "not base64-encoded zlib-compressed"),
     (lambda s: s.pop("stimulatorList"), r"\$", "missing required key 'stimulatorList'"),
     (lambda s: s.update(stimulatorlist=[]), r"\$", "unknown key 'stimulatorlist'"),
-    (lambda s: s["deformRangeList"][0].update(initial=5), r"\$\.deformRangeList\[0\]\.initial",
-     "not supported yet"),
-    (lambda s: s["coilElementList"][0].update(type=3), r"\$\.coilElementList\[0\]", "not supported yet"),
+    (lambda s: s["deformList"][0].pop("deformRange"), r"\$\.deformList\[0\]",
+     "missing required key 'deformRange'"),
+    (lambda s: s["coilElementList"][0].update(type=3), r"\$\.coilElementList\[0\]",
+     "takes data/affine, not points/values"),
+    (lambda s: s["coilElementList"][2].update(data=[[[[1.0, 2.0, 3.0]]]]), r"\$\.coilElementList\[2\]\.data",
+     "shape (X, Y, Z, 3) with X, Y, Z >= 2, got (1, 1, 1, 3)"),
+    (lambda s: s["coilElementList"][2].update(data=_pickled_os_system()),
+     r"\$\.coilElementList\[2\]\.data", "refused os.system: only numpy arrays are read"),
+    (lambda s: s["coilModels"][0].update(faces=[[0, 1, 7]]), r"\$\.coilModels\[0\]\.faces",
+     "vertex index out of range 0..2"),
 ])
 def test_tcd_wrong_json_types_name_the_json_path(tmp_path, edit, where, words):
     """Finding: wrong JSON types raised AttributeError (e.g. an element that is a string)."""
@@ -395,3 +407,10 @@ def test_fuzz_campaign_script_counts_and_writes_nothing_with_no_write(monkeypatc
 def test_fuzz_mutators_are_deterministic():
     assert fz.make_case("tcd", "s", 7) == fz.make_case("tcd", "s", 7)
     assert fz.mutate_bytes(b"abc", random.Random(1)) == fz.mutate_bytes(b"abc", random.Random(1))
+
+
+def test_tcd_initial_deformation_outside_its_range_is_a_coil_error(tmp_path):
+    path = _tcd(tmp_path, lambda s: s["deformRangeList"][0].update(initial=15))
+    with pytest.raises(CoilError, match=r"\$\.deformRangeList\[0\]\.initial: 15 lies outside its range "
+                                        r"\[-10.0, 10.0\]"):
+        tf.coils.load(path)

@@ -100,6 +100,9 @@ def tcd_seed_spec() -> dict:
             {"name": "loop", "stimulator": 0, "type": 2, "points": ring, "values": steps, "elementCasing": 0},
             {"name": "dipoles", "stimulator": 1, "type": 1, "deformations": [0],
              "points": _b64([[0.0, 0.0, -1.0], [10.0, 0.0, -1.0]]), "values": _b64([[0, 0, 1e-4], [0, 0, 2e-4]])},
+            {"name": "grid", "stimulator": 0, "type": 3,
+             "data": [[[[1e-7 * (i + j + k), 0.0, 0.0] for k in range(2)] for j in range(2)] for i in range(2)],
+             "affine": [[10.0, 0, 0, -5.0], [0, 10.0, 0, -5.0], [0, 0, 10.0, 1.0], [0, 0, 0, 1]]},
         ],
         "stimulatorList": [
             {"name": "A", "brand": "B", "maxdIdt": 1.2e8,

@@ -24,7 +24,7 @@ DEPTHS_MM = (5, 10, 15, 20, 30, 40, 60, 80)
 def study(data: Path) -> list[tuple[str, float]]:
     grid_coil = tf.coils.load(data / "simnibs" / "testcoil.nii.gz")
     dipoles = tf.coils.load(data / "simnibs" / "testcoil.ccd")
-    grid = grid_coil.grid
+    grid = grid_coil.grids[0]
     index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.values.shape[:3]], indexing="ij"), -1).reshape(-1, 3)
     nodes = index @ grid.affine[:3, :3].T + grid.affine[:3, 3]
     nodes = nodes[np.linalg.norm(nodes, axis=1) > 0.03]

@@ -95,10 +95,10 @@ def coil_arrays(coil) -> dict:
         return {}
     out = {f"coil_{k}": getattr(coil, k) for k in COIL_ARRAYS}
     out["coil_max_didt"] = np.asarray(coil.max_didt, dtype=float)
-    if coil.grid is not None:                      # a sampled A-field (NIfTI coil)
-        grid = coil.grid
-        out.update(coil_grid_values=grid.values, coil_grid_affine=grid.affine, coil_grid_frame=grid.frame,
-                   coil_grid_scale=np.asarray(grid.scale, dtype=float))
+    for i, grid in enumerate(coil.grids):           # sampled A-fields (NIfTI coils, .tcd type 3)
+        out.update({f"coil_grid{i}_values": grid.values, f"coil_grid{i}_affine": grid.affine,
+                    f"coil_grid{i}_frame": grid.frame,
+                    f"coil_grid{i}_scale_stimulator": np.array([grid.scale, grid.stimulator], dtype=float)})
     return out
 
 
@@ -108,12 +108,15 @@ def coil_from(arrays: dict, record: dict, path):
         return None
     from ...coils.coil import Coil
     from ...coils.grid import AFieldGrid
-    grid = None
-    if "coil_grid_values" in arrays:
-        grid = AFieldGrid(need(arrays, "coil_grid_values", path), need(arrays, "coil_grid_affine", path),
-                          need(arrays, "coil_grid_frame", path), float(need(arrays, "coil_grid_scale", path)))
+    grids = []
+    while f"coil_grid{len(grids)}_values" in arrays:
+        key = f"coil_grid{len(grids)}"
+        scale, stimulator = need(arrays, f"{key}_scale_stimulator", path)
+        grids.append(AFieldGrid(need(arrays, f"{key}_values", path), need(arrays, f"{key}_affine", path),
+                                need(arrays, f"{key}_frame", path), float(scale), int(stimulator)))
     return Coil(**{k: need(arrays, f"coil_{k}", path) for k in COIL_ARRAYS},
-                max_didt=tuple(need(arrays, "coil_max_didt", path)), name=record.get("coil_name", "coil"), grid=grid)
+                max_didt=tuple(need(arrays, "coil_max_didt", path)), name=record.get("coil_name", "coil"),
+                grids=tuple(grids))
 
 
 def pose_from(arrays: dict):

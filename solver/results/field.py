@@ -252,6 +252,13 @@ class FieldResult:
                         f"{where['nearest_scalp_point_mm']} mm)"
                         + ("" if where["scalp_cortex_distance_mm"] is None else
                            f"; scalp-cortex distance there {where['scalp_cortex_distance_mm']:.1f} mm"))
+        for fit in self.provenance.get("coil_fits", ()):
+            moved = fit["adjustment"]
+            rows.append(f"coil {fit['coil']!r} fitted to the scalp: deformation "
+                        f"{[round(v, 2) for v in fit['deformation'].values()]} {fit['units']}, tilt "
+                        f"{moved['rotation_deg']}°, shift {moved['shift_mm']} mm; closest element "
+                        f"{fit['min_element_distance_mm']:.2f} mm, casing {fit['min_casing_distance_mm']:.2f} mm "
+                        f"from the scalp ({fit['evaluations']} evaluations, {fit['seconds']:.1f} s)")
         for r in roi_statistics:
             size = f"{r['volume_cm3']:.3g} cm³" if "volume_cm3" in r else f"{r['area_cm2']:.3g} cm² of cortex"
             normal = (f", mean E·n {r['mean_E_normal_V_per_m']:.4g}, mean |E_t| {r['mean_E_tangential_V_per_m']:.4g}"
