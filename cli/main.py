@@ -77,6 +77,15 @@ def main():
                    "head model's T1 coordinates); overrides centre/handle/distance.")
 @click.option("--marker", default=None, help="The marker (target, sample) of --neuronavigation to use, by name; "
                                              "needed when the file holds several.")
+@click.option("--fit/--no-fit", default=None,
+              help="Fit the coil to the scalp before the solve: its casing (wires, for coils without one) "
+                   "--distance-mm from the skin, no element inside the head, within the ranges below. "
+                   "Default: flexible coils (a .tcd with deformations: Brainsway H1/H4/H7, MST-Twin) are fitted, "
+                   "rigid ones (e.g. double_cone) only with --fit.")
+@click.option("--fit-rotation-deg", default="20,20,5", show_default=True, metavar="RX,RY,RZ",
+              help="Tilts the fit may add about the coil's own x', y', z' axes: ± degrees each (0,0,0: none).")
+@click.option("--fit-translation-mm", default="5,5,30", show_default=True, metavar="TX,TY,TZ",
+              help="Shifts the fit may add along the coil's x', y', z' axes: ± mm each (0,0,0: none).")
 @click.option("--didt", default=1e6, show_default=True, help="Coil current slope dI/dt (A/s).")
 @click.option("--conductivity", multiple=True, metavar="TAG=S_PER_M",
               help="Override a tissue conductivity; repeatable.")
@@ -102,8 +111,9 @@ def main():
 @config_option
 @click.pass_context
 def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, handle_angle,
-             distance_mm, subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, didt,
-             conductivity, out_dir, nifti_reference, rois, cortex, picture, quiet):
+             distance_mm, subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, fit,
+             fit_rotation_deg, fit_translation_mm, didt, conductivity, out_dir, nifti_reference, rois, cortex, picture,
+             quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -114,6 +124,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
           --center-mm -50,10,80 --handle 1,1,0 --didt 1.2e8 --out ernie_c3
       tmsfield simulate --subject m2m_ernie --position C3 --handle-toward CP3 --out ernie_c3
       tmsfield simulate --subject m2m_ernie --mni -37,-21,58 --handle-toward CP3 --out ernie_m1
+      tmsfield simulate --coil Brainsway_H1.tcd --position F3 --handle-toward Fpz --distance-mm 0
       tmsfield simulate --config ernie_c3/config.toml --out ernie_c3_again   # repeat a run
     """
     import tmsfield as tf
@@ -131,6 +142,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
     if cortex:
         check_available("nibabel", extra="nifti", purpose="--cortex")
     roi_specs = [_roi_spec(spec) for spec in rois]          # syntax checked before any work
+    fitting = _fit_options(fit, fit_rotation_deg, fit_translation_mm, distance_mm)
     _check_placement_flags(ctx, subject, position, mni, center_mm, handle, handle_toward, matsimnibs,
                            neuronavigation)
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
@@ -173,7 +185,8 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                                            handle=handle_default if handle is None else vector(handle, "--handle"),
                                            handle_angle_deg=handle_angle)
         result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order, backend=backend,
-                             conductivities=conductivities(conductivity))
+                             conductivities=conductivities(conductivity),
+                             fit=fitting if (fit or (fit is None and coil.is_flexible)) else False)
         # the run's stages in order; summary.txt/.json are written before the last two are known
         result.timings = {**timings, **result.timings}
         with timed(result.timings, "writing outputs"):
@@ -182,14 +195,14 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
         pictured = False
         if picture:
             with timed(result.timings, "picture"):
-                pictured = _write_picture(result, coil, staging / "field.png")
+                pictured = _write_picture(result, staging / "field.png")
     if not quiet:
         click.echo(result.summary())
         click.echo(f"wrote {out_dir}/field.msh, field.vtu, summary.txt, summary.json, result.npz, config.toml"
                    + (", magnE.nii.gz" if nifti_reference else "") + (", field.png" if pictured else ""))
 
 
-def _write_picture(result, coil, path: Path) -> bool:
+def _write_picture(result, path: Path) -> bool:
     """PNG of |E| on the cortex seen down the coil axis, if pyvista can render here."""
     import importlib.util
     if importlib.util.find_spec("pyvista") is None:
@@ -200,10 +213,26 @@ def _write_picture(result, coil, path: Path) -> bool:
     if not ok:
         log.info("no field.png: cannot render off-screen here (%s)", why)
         return False
-    plotter = viz.plot_field(result, coil=coil, pose=result.pose, coil_opacity=0.5, off_screen=True)
+    plotter = viz.plot_field(result, coil=result.coil, pose=result.pose, coil_opacity=0.5, off_screen=True)
     viz.screenshot(plotter, path, view="coil", pose=result.pose)
     plotter.close()
     return True
+
+
+def _fit_options(fit: bool | None, rotation_deg: str, translation_mm: str, distance_mm: float):
+    """The FitOptions of --fit-rotation-deg/--fit-translation-mm (± half-widths) with the casing
+    gap --distance-mm, or False for --no-fit."""
+    from ..coils.flexible_fit import FitOptions
+    if fit is False:
+        return False
+    ranges = {}
+    for flag, text in (("--fit-rotation-deg", rotation_deg), ("--fit-translation-mm", translation_mm)):
+        half = vector(text, flag)
+        if any(v < 0 for v in half):
+            raise click.BadParameter(f"{flag} takes three half-widths >= 0 (e.g. 20,20,5), got {text!r}")
+        ranges[flag] = None if not any(half) else tuple((-v, v) for v in half)
+    return FitOptions(gap=distance_mm * 1e-3, rotation_deg=ranges["--fit-rotation-deg"],
+                      translation_mm=ranges["--fit-translation-mm"])
 
 
 def _check_placement_flags(ctx, subject, position, mni, center_mm, handle, handle_toward, matsimnibs,

@@ -1,5 +1,5 @@
 """Coil models, builders, SimNIBS coil files, placement, primary fields, inductance and designs."""
-from .builders import builtin, circular, figure8
+from .builders import builtin, circular, double_cone, figure8, h_coil
 from .coil import Coil
 from .designs import circular_design, figure8_design
 from .electrical import CoilElectrical, electrical_properties, resistance
@@ -19,9 +19,11 @@ __all__ = [
     "builtin",
     "circular",
     "circular_design",
+    "double_cone",
     "electrical_properties",
     "figure8",
     "figure8_design",
+    "h_coil",
     "load",
     "magnetic_field",
     "mutual_inductance",

@@ -146,11 +146,56 @@ def figure8(outer_radius: float = 0.0435, inner_radius: float = 0.028, turns: in
                 name=label)
 
 
-BUILTIN = {"figure8": figure8, "circular": circular}
+def double_cone(outer_radius: float = 0.06, inner_radius: float = 0.03, turns: int = 10,
+                opening_angle: float = 95.0, height: float = 0.004, *, gap: float = 0.002,
+                segments_per_turn: int = SEGMENTS_PER_TURN, name: str | None = None) -> Coil:
+    """Double-cone coil: two large spiral wings with opposite currents, each bent down towards
+    the head so that they meet at ``opening_angle`` (degrees, 180 = flat) along the handle axis
+    and hug a convex head. The wires under the centre carry the current of both wings along -y,
+    as in :func:`figure8` (which this is, with the wings tilted by -(180 - opening_angle)/2).
+
+    outer_radius, inner_radius : spiral radii of each wing (m); turns : turns per wing;
+    height : distance of the wings' inner edges above the bottom face (m); gap : between the
+    wings' inner edges (m).
+    """
+    if not 90.0 <= opening_angle <= 180.0:
+        raise CoilError(f"opening_angle must be 90-180 degrees (180 = flat wings), got {opening_angle}")
+    return figure8(outer_radius, inner_radius, turns, wing_angle=-(180.0 - opening_angle) / 2, height=height,
+                   gap=gap, segments_per_turn=segments_per_turn,
+                   name=name or f"double cone {2e3 * outer_radius:g} mm, {turns} turns, {opening_angle:g}°")
+
+
+def h_coil(strips: int = 10, length: float = 0.10, arc_angle: float = 90.0, base_radius: float = 0.09,
+           return_height: float = 0.06, height: float = 0.004, *, name: str | None = None) -> Coil:
+    """H-type deep-TMS coil (the principle of Roth, Zangen & Hallett 2002): ``strips`` base
+    wires of ``length`` (m) along the handle axis, all carrying the current along -y, spread over
+    ``arc_angle`` (degrees) of a cylinder of radius ``base_radius`` (m) that follows the head
+    across x; each is closed by a return wire ``return_height`` (m) farther out along the
+    cylinder's radius, joined by radial leads, so that the returns' field reaches the head
+    weakened by distance. The base wires lie ``height`` (m) above the bottom face at the centre.
+    """
+    _positive(strips=strips, length=length, arc_angle=arc_angle, base_radius=base_radius,
+              return_height=return_height, height_plus_1=height + 1.0)
+    if not arc_angle < 180:
+        raise CoilError(f"arc_angle must be below 180 degrees, got {arc_angle}")
+    phi = np.radians(np.linspace(-arc_angle / 2, arc_angle / 2, int(strips)))
+    inward = np.stack([-np.sin(phi), np.zeros_like(phi), np.cos(phi)], axis=1)     # towards the axis (+z)
+    axis_point = np.array([0.0, 0.0, base_radius - height])                          # cylinder axis at z
+    base = axis_point - base_radius * inward                                         # (strips, 3) at y = 0
+    half = np.array([0.0, 0.5 * length, 0.0])
+    corners = [base + half, base - half, base - half - return_height * inward, base + half - return_height * inward]
+    starts = np.concatenate(corners)
+    ends = np.concatenate(corners[1:] + corners[:1])
+    return Coil(segment_starts=starts, segment_ends=ends,
+                name=name or f"H-type {int(strips)} strips, {1e3 * length:g} mm, {arc_angle:g}°")
+
+
+BUILTIN = {"figure8": figure8, "circular": circular, "double_cone": double_cone, "h_coil": h_coil}
 
 
 def builtin(name: str) -> Coil:
-    """A built-in coil by name ("figure8", "circular"), with default parameters."""
+    """A built-in coil by name ("figure8", "circular", "double_cone", "h_coil"), with default
+    parameters."""
     try:
         return BUILTIN[name]()
     except KeyError:

@@ -68,7 +68,7 @@ class FitOptions:
 
     def __post_init__(self):
         if not (np.isfinite(self.gap) and 0 <= self.gap <= 0.03):
-            raise TmsFieldError(f"fit gap must be 0-30 mm (given in m), got {self.gap!r}")
+            raise TmsFieldError(f"fit gap (casing-scalp distance) must be 0-30 mm, given in m, got {self.gap!r}")
         for name in ("rotation_deg", "translation_mm"):
             value = getattr(self, name)
             if value is None:
@@ -157,15 +157,13 @@ class _Problem:
         self.bounds = np.array(bounds, dtype=float)
         self.x0 = np.concatenate([model.values, np.zeros(len(self.rotations) + len(self.shifts))])
         self.x0 = np.clip(self.x0, self.bounds[:, 0], self.bounds[:, 1])
+        elements = coil.source_points()
+        element_part = np.concatenate([coil.dipole_part, coil.segment_part, coil.segment_part])
         if coil.casing is not None:
             contact, contact_part = coil.casing.contact_points()
             clear, clear_part = coil.casing.clearance_points()
-        else:
-            contact, contact_part = coil.source_points(), np.concatenate(
-                [coil.dipole_part, coil.segment_part, coil.segment_part])
-            clear, clear_part = np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-        elements = coil.source_points()
-        element_part = np.concatenate([coil.dipole_part, coil.segment_part, coil.segment_part])
+        else:                       # no housing: the windings themselves keep the gap
+            contact, contact_part = clear, clear_part = elements, element_part
         self.sets = {"contact": (contact, contact_part), "casing": (clear, clear_part),
                      "elements": (elements, element_part)}
         self.evaluations = 0
@@ -265,8 +263,7 @@ def fit_to_scalp(head, coil, pose, options: FitOptions | None = None, *, verbose
     d, angles, shifts = problem.split(best)
     fitted = coil.deformed(d) if coil.is_flexible else coil
     fitted_pose = CoilPose(problem.placement(best))
-    min_el = float(exact["elements"].min())
-    casing = exact["casing"] if len(exact["casing"]) else exact["contact"]
+    min_el, casing = float(exact["elements"].min()), exact["casing"]
     result = FlexibleFit(fitted, fitted_pose, tuple(float(v) for v in d), coil.deformations.names,
                          coil.deformations.units,
                          {"rotation_deg": np.round(angles, 3).tolist(), "shift_mm": np.round(shifts, 3).tolist()},
@@ -276,8 +273,7 @@ def fit_to_scalp(head, coil, pose, options: FitOptions | None = None, *, verbose
              "from the scalp", coil.name, np.round(d, 2).tolist(), evaluations, result.seconds,
              result.min_element_distance_mm, result.min_casing_distance_mm)
     if min_el < 0 or float(casing.min()) < options.gap - SAFETY_MARGIN:
-        where = pts["elements"][np.argmin(exact["elements"])] if min_el < 0 else \
-            (pts["casing"] if len(exact["casing"]) else pts["contact"])[np.argmin(casing)]
+        where = pts["elements"][np.argmin(exact["elements"])] if min_el < 0 else pts["casing"][np.argmin(casing)]
         what = (f"a coil element lies {-1e3 * min_el:.2f} mm inside the head" if min_el < 0 else
                 f"the casing comes within {1e3 * float(casing.min()):.2f} mm of the scalp "
                 f"(gap {1e3 * options.gap:g} mm)")
@@ -285,7 +281,7 @@ def fit_to_scalp(head, coil, pose, options: FitOptions | None = None, *, verbose
             f"coil {coil.name!r} cannot be fitted to {head.name!r} at this pose: at the best setting found "
             f"(deformation {np.round(d, 2).tolist()} {list(coil.deformations.units)}), {what}, at "
             f"{np.round(1e3 * where, 1).tolist()} mm; move the coil farther out (a larger distance), or allow rigid "
-            "rotation/translation ranges (FitOptions, --fit-rotation/--fit-translation)")
+            "rotation/translation ranges (FitOptions; --fit-rotation-deg, --fit-translation-mm)")
     return result
 
 

@@ -220,19 +220,24 @@ def as_pose(pose, what: str = "pose") -> CoilPose:
 
 
 def check_placement(head, coil, pose: CoilPose) -> None:
-    """Raise :class:`PlacementError` if the coil centre is more than :data:`MAX_SCALP_DISTANCE`
-    from the head's scalp or any coil element lies inside the head."""
+    """Raise :class:`PlacementError` if the whole coil is more than :data:`MAX_SCALP_DISTANCE`
+    from the head's scalp (its nearest element: large coils such as a double cone may hold their
+    centre farther out) or any coil element lies inside the head."""
     center = pose.center
     points = coil.transformed(pose.matrix).source_points()
     distance = head.scalp.signed_distance(np.vstack([center, points]))     # one tree for both checks
     offset, inside = float(distance[0]), distance[1:] < 0
-    if offset > MAX_SCALP_DISTANCE:
+    nearest = float(distance[1:].min()) if len(points) else offset
+    if nearest > MAX_SCALP_DISTANCE:
         raise PlacementError(
             f"coil centre {np.round(1e3 * center, 2).tolist()} mm is {1e3 * offset:.1f} mm from the scalp of "
-            f"{head.name!r} (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): the field would be near zero"
-            + _mm_hint(np.abs(center).max()) + "; pass check_placement=False to place it there anyway")
+            f"{head.name!r}, its nearest element {1e3 * nearest:.1f} mm (at most {1e3 * MAX_SCALP_DISTANCE:g} mm): "
+            "the field would be near zero" + _mm_hint(np.abs(center).max())
+            + "; pass check_placement=False to place it there anyway")
     if inside.any():
         raise PlacementError(
             f"coil {coil.name!r} is inside the scalp: {inside.sum()} of {len(points)} coil "
             f"elements lie within the head (e.g. at {np.round(1e3 * points[inside][0], 2)} mm); "
-            "move the coil out or increase the coil-scalp distance")
+            "move the coil out or increase the coil-scalp distance"
+            + ("; a flexible coil is fitted to the head unless fit=False (--no-fit)" if coil.is_flexible else
+               "; or let the fit move it out: simulate(..., fit=FitOptions()) (--fit)"))

@@ -54,7 +54,7 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     backend = get_backend(backend)                          # a missing GPU fails before any work
     placement, fits = {}, []
     if fit is not False and any(fit is not None or c.is_flexible for c, _, _ in inputs):
-        with timed(placement, "coil fit"):
+        with timed(placement, "coil fit", verbose=False):     # the fit shows its own progress bar
             inputs, fits = _fitted(head, inputs, fit)
         if together:
             coil, pose = [c for c, _, _ in inputs], [p for _, p, _ in inputs]

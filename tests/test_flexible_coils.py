@@ -184,7 +184,7 @@ def test_a_coil_that_cannot_be_fitted_is_a_placement_error(sphere):
 def test_fit_options_name_bad_ranges():
     with pytest.raises(tf.TmsFieldError, match="rotation_deg must be three"):
         FitOptions(rotation_deg=((-5, 5), (5, -5), (0, 0)))
-    with pytest.raises(tf.TmsFieldError, match="fit gap must be 0-30 mm"):
+    with pytest.raises(tf.TmsFieldError, match=r"fit gap \(casing-scalp distance\) must be 0-30 mm"):
         FitOptions(gap=4.0)
 
 

@@ -254,8 +254,9 @@ class FieldResult:
                            f"; scalp-cortex distance there {where['scalp_cortex_distance_mm']:.1f} mm"))
         for fit in self.provenance.get("coil_fits", ()):
             moved = fit["adjustment"]
-            rows.append(f"coil {fit['coil']!r} fitted to the scalp: deformation "
-                        f"{[round(v, 2) for v in fit['deformation'].values()]} {fit['units']}, tilt "
+            shape = (f"deformation {[round(v, 2) for v in fit['deformation'].values()]} {fit['units']}, "
+                     if fit["deformation"] else "")
+            rows.append(f"coil {fit['coil']!r} fitted to the scalp: {shape}tilt "
                         f"{moved['rotation_deg']}°, shift {moved['shift_mm']} mm; closest element "
                         f"{fit['min_element_distance_mm']:.2f} mm, casing {fit['min_casing_distance_mm']:.2f} mm "
                         f"from the scalp ({fit['evaluations']} evaluations, {fit['seconds']:.1f} s)")
