@@ -87,6 +87,17 @@ def main():
 @click.option("--fit-translation-mm", default="5,5,30", show_default=True, metavar="TX,TY,TZ",
               help="Shifts the fit may add along the coil's x', y', z' axes: ± mm each (0,0,0: none).")
 @click.option("--didt", default=1e6, show_default=True, help="Coil current slope dI/dt (A/s).")
+@click.option("--coil2", "coil2_spec", default=None, metavar="COIL",
+              help="A second coil fired together with the first (superposed; FEM): a built-in name or coil file, "
+                   "placed with --position2, --center2-mm or --matsimnibs2.")
+@click.option("--position2", default=None, metavar="LABEL", help="10-10 position of --coil2 (as --position).")
+@click.option("--center2-mm", default=None, metavar="X,Y,Z", help="Scalp point under --coil2 (mm).")
+@click.option("--matsimnibs2", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Pose of --coil2: a 4x4 matsimnibs text file (mm).")
+@click.option("--handle2-toward", default=None, metavar="LABEL",
+              help="Point --coil2's handle toward this 10-10 position (default: the first coil's handle direction).")
+@click.option("--didt2", type=float, default=None, metavar="A_PER_S",
+              help="dI/dt of --coil2 (A/s; default: --didt).")
 @click.option("--conductivity", multiple=True, metavar="TAG=S_PER_M",
               help="Override a tissue conductivity; repeatable.")
 @click.option("--out", "out_dir", default="tmsfield_out", show_default=True, type=click.Path(file_okay=False),
@@ -112,8 +123,8 @@ def main():
 @click.pass_context
 def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, center_mm, handle, handle_angle,
              distance_mm, subject, position, mni, handle_toward, matsimnibs, neuronavigation, marker, fit,
-             fit_rotation_deg, fit_translation_mm, didt, conductivity, out_dir, nifti_reference, rois, cortex, picture,
-             quiet):
+             fit_rotation_deg, fit_translation_mm, didt, coil2_spec, position2, center2_mm, matsimnibs2, handle2_toward,
+             didt2, conductivity, out_dir, nifti_reference, rois, cortex, picture, quiet):
     """Compute the E-field of a coil on a head and write the result and a summary.
 
     \b
@@ -125,6 +136,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
       tmsfield simulate --subject m2m_ernie --position C3 --handle-toward CP3 --out ernie_c3
       tmsfield simulate --subject m2m_ernie --mni -37,-21,58 --handle-toward CP3 --out ernie_m1
       tmsfield simulate --coil Brainsway_H1.tcd --position F3 --handle-toward Fpz --distance-mm 0
+      tmsfield simulate --position C3 --coil2 figure8 --position2 C4 --didt2 2e6    # two coils at once
       tmsfield simulate --config ernie_c3/config.toml --out ernie_c3_again   # repeat a run
     """
     import tmsfield as tf
@@ -145,6 +157,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
     fitting = _fit_options(fit, fit_rotation_deg, fit_translation_mm, distance_mm)
     _check_placement_flags(ctx, subject, position, mni, center_mm, handle, handle_toward, matsimnibs,
                            neuronavigation)
+    _check_second_coil_flags(coil2_spec, position2, center2_mm, matsimnibs2, handle2_toward, didt2, method)
     with replaced_folder(out, names=SIMULATE_OUTPUTS, note="tmsfield simulate\n") as staging:
         with timed(timings, "head"):
             if subject:
@@ -152,7 +165,7 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                 head, center, handle_default = person.head, None, (0.0, 1.0, 0.0)
             else:
                 head, center, handle_default = head_from_spec(head_spec, edge_length_mm, verbose=not quiet)
-            if position or handle_toward:
+            if position or handle_toward or position2 or handle2_toward:
                 locate = person.position if subject else cap_position(head, head_spec)
             if position:
                 center = locate(position)
@@ -184,9 +197,23 @@ def simulate(ctx, head_spec, edge_length_mm, method, order, backend, coil_spec, 
                 pose = tf.CoilPose.on_head(head, center=center, distance=distance_mm * 1e-3,
                                            handle=handle_default if handle is None else vector(handle, "--handle"),
                                            handle_angle_deg=handle_angle)
-        result = tf.simulate(head, coil, pose, didt=didt, method=method, order=order, backend=backend,
-                             conductivities=conductivities(conductivity),
-                             fit=fitting if (fit or (fit is None and coil.is_flexible)) else False)
+            if coil2_spec:
+                coil2 = load_coil(coil2_spec)
+                if matsimnibs2:
+                    pose2 = tf.CoilPose.load(matsimnibs2)
+                else:
+                    center2 = locate(position2) if position2 else [v * 1e-3 for v in vector(center2_mm, "--center2-mm")]
+                    pose2 = tf.CoilPose.on_head(head, center=center2, distance=distance_mm * 1e-3,
+                                                handle=(locate(handle2_toward) - np.asarray(center2) if handle2_toward
+                                                        else pose.handle))
+        fits = fit or (fit is None and (coil.is_flexible or (coil2_spec and coil2.is_flexible)))
+        options = dict(method=method, order=order, backend=backend, conductivities=conductivities(conductivity),
+                       fit=fitting if fits else False)
+        if coil2_spec:
+            result = tf.simulate(head, [coil, coil2], [pose, pose2], didt=[didt, didt if didt2 is None else didt2],
+                                 **options)
+        else:
+            result = tf.simulate(head, coil, pose, didt=didt, **options)
         # the run's stages in order; summary.txt/.json are written before the last two are known
         result.timings = {**timings, **result.timings}
         with timed(result.timings, "writing outputs"):
@@ -208,13 +235,19 @@ def _write_picture(result, path: Path) -> bool:
     if importlib.util.find_spec("pyvista") is None:
         log.info("no field.png: pyvista is not installed (pip install 'tmsfield[viz]')")
         return False
+    import tmsfield as tf
+
     from .. import viz
     ok, why = viz.rendering_available()
     if not ok:
         log.info("no field.png: cannot render off-screen here (%s)", why)
         return False
-    plotter = viz.plot_field(result, coil=result.coil, pose=result.pose, coil_opacity=0.5, off_screen=True)
-    viz.screenshot(plotter, path, view="coil", pose=result.pose)
+    placed = [(result.coil, result.pose)] if result.pose is not None else [      # coils fired together: rings
+        (None, tf.CoilPose.from_matsimnibs(c["matsimnibs_mm"])) for c in result.provenance["coils"]]
+    plotter = viz.plot_field(result, coil=placed[0][0], pose=placed[0][1], coil_opacity=0.5, off_screen=True)
+    for i, (other, where) in enumerate(placed[1:], start=2):
+        viz.add_coil(plotter, where, other, opacity=0.5, name=f"coil {i}")
+    viz.screenshot(plotter, path, view="coil", pose=placed[0][1])
     plotter.close()
     return True
 
@@ -233,6 +266,23 @@ def _fit_options(fit: bool | None, rotation_deg: str, translation_mm: str, dista
         ranges[flag] = None if not any(half) else tuple((-v, v) for v in half)
     return FitOptions(gap=distance_mm * 1e-3, rotation_deg=ranges["--fit-rotation-deg"],
                       translation_mm=ranges["--fit-translation-mm"])
+
+
+def _check_second_coil_flags(coil2, position2, center2_mm, matsimnibs2, handle2_toward, didt2, method) -> None:
+    """The --coil2 options' combinations, checked before the head is loaded."""
+    given = [name for name, v in (("--position2", position2), ("--center2-mm", center2_mm),
+                                  ("--matsimnibs2", matsimnibs2), ("--handle2-toward", handle2_toward),
+                                  ("--didt2", didt2)) if v is not None]
+    if not coil2:
+        if given:
+            raise TmsFieldError(f"{given[0]} places a second coil: give it with --coil2")
+        return
+    if sum(v is not None for v in (position2, center2_mm, matsimnibs2)) != 1:
+        raise TmsFieldError("place --coil2 with one of --position2, --center2-mm and --matsimnibs2")
+    if matsimnibs2 and handle2_toward:
+        raise TmsFieldError("--matsimnibs2 fixes the second coil's handle: drop --handle2-toward")
+    if method != "fem":
+        raise TmsFieldError("two coils fired together (--coil2) are solved by the FEM (--method fem)")
 
 
 def _check_placement_flags(ctx, subject, position, mni, center_mm, handle, handle_toward, matsimnibs,

@@ -62,3 +62,19 @@ def test_depth_ordering_figure8_double_cone_h_coil(sphere_brain):
 def sphere_brain():
     """85/90/95 mm spheres tagged brain (2), bone (4), scalp (5); 6 mm mesh edges."""
     return tf.head_models.concentric_spheres(radii=(0.085, 0.09, 0.095), tags=(2, 4, 5), edge_length=0.006)
+
+
+def test_cli_fits_a_double_cone_onto_the_head_on_request(tmp_path):
+    """A double cone at the default 4 mm sits with its wings inside the sphere: refused as is,
+    lifted clear with --fit (its wires then --distance-mm from the scalp)."""
+    from click.testing import CliRunner
+
+    from tmsfield.cli.main import main
+    base = ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1", "--coil", "double_cone",
+            "--no-picture"]
+    refused = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "a")])
+    assert refused.exit_code != 0 and "inside the scalp" in refused.output and "(--fit)" in refused.output
+    fitted = CliRunner().invoke(main, [*base, "--fit", "--out", str(tmp_path / "b")])
+    assert fitted.exit_code == 0, fitted.output
+    record = tf.load_result(tmp_path / "b" / "result.npz").provenance["coil_fits"][0]
+    assert record["min_element_distance_mm"] >= 4.0 - 0.5 and record["adjustment"]["shift_mm"][2] < -20

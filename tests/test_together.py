@@ -41,3 +41,40 @@ def test_mismatched_lists_and_the_bem_are_named_errors(coarse_sphere):
         tf.simulate(coarse_sphere, [coil, coil], pose, didt=1e6)
     with pytest.raises(TmsFieldError, match="solved by the FEM"):
         tf.simulate(coarse_sphere, [coil], [pose], didt=[1e6], method="bem")
+
+
+def test_cli_second_coil_fires_with_the_first(tmp_path):
+    """`--coil2` adds a second coil with its own dI/dt: the summary names both placements and
+    the saved field equals the Python superposition of the same two coils."""
+    from click.testing import CliRunner
+
+    from tmsfield.cli.main import main
+    out = tmp_path / "two"
+    args = ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1", "--center-mm", "30,0,90",
+            "--coil2", "circular", "--center2-mm", "-30,20,90", "--didt2", "5e5", "--no-picture", "--out", str(out)]
+    run = CliRunner().invoke(main, args)
+    assert run.exit_code == 0, run.output
+    loaded = tf.load_result(out / "result.npz")
+    where = loaded.placements()
+    assert [w["coil"] for w in where] == [tf.coils.figure8().name, tf.coils.circular().name]
+    assert where[0]["didt_A_per_s"] == [1e6] and where[1]["didt_A_per_s"] == [5e5]
+    head = loaded.head
+    first = tf.CoilPose.on_head(head, center=(0.03, 0, 0.09), distance=0.004)
+    poses = [first, tf.CoilPose.on_head(head, center=(-0.03, 0.02, 0.09), distance=0.004,
+                                        handle=first.handle)]   # the CLI gives coil 2 coil 1's handle
+    direct = tf.simulate(head, [tf.coils.figure8(), tf.coils.circular()], poses, didt=[1e6, 5e5], order=1)
+    assert np.abs(direct.E - loaded.E).max() < 1e-6 * np.abs(direct.E).max()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--position2", "C4"], "--position2 places a second coil: give it with --coil2"),
+    (["--coil2", "circular"], "place --coil2 with one of --position2, --center2-mm and --matsimnibs2"),
+    (["--coil2", "circular", "--center2-mm", "0,0,95", "--method", "bem"], "solved by the FEM"),
+])
+def test_cli_second_coil_flag_mistakes_are_named(tmp_path, args, words):
+    from click.testing import CliRunner
+
+    from tmsfield.cli.main import main
+    run = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--out", str(tmp_path / "x"), *args])
+    assert run.exit_code != 0 and words in run.output, run.output
+    assert not (tmp_path / "x").exists()
