@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["tmsfield.coils.shell", "tmsfield.core.aabb", "tmsfield.core.optional"]
+MODULES = ["tmsfield.coils.shell", "tmsfield.coils.deformation", "tmsfield.core.aabb", "tmsfield.core.optional"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -201,3 +201,19 @@ def test_brainsway_h1_is_fitted_on_the_demo_head(shared_data):
     placed = fit.coil.transformed(fit.pose.matrix)
     assert head.scalp.signed_distance(placed.source_points()).min() > 0
     assert head.scalp.signed_distance(placed.casing.vertices).min() > 0
+
+
+def test_cli_refuses_a_coil_it_cannot_fit_and_writes_nothing(tmp_path):
+    """A flexible coil posed 20 mm inside the sphere with no rigid moves allowed: the CLI fails
+    naming the fit, and the output folder is never created."""
+    from click.testing import CliRunner
+
+    from tmsfield.cli.main import main
+    pose = tmp_path / "deep.txt"
+    np.savetxt(pose, tf.CoilPose.from_axes([0, 0, 0.075], [0, 0, -1], [0, 1, 0]).to_matsimnibs("mm"))
+    run = CliRunner().invoke(main, ["simulate", "--head", "sphere", "--edge-length-mm", "12", "--order", "1",
+                                    "--coil", str(_flexible_tcd(tmp_path, initial=0.0)), "--matsimnibs", str(pose),
+                                    "--fit-rotation-deg", "0,0,0", "--fit-translation-mm", "0,0,0",
+                                    "--no-picture", "--out", str(tmp_path / "out")])
+    assert run.exit_code != 0 and "cannot be fitted" in run.output and "inside the head" in run.output, run.output
+    assert not (tmp_path / "out").exists()

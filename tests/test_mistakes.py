@@ -16,9 +16,11 @@ COIL = tf.coils.figure8(model="dipoles")
 @pytest.fixture
 def no_solve(monkeypatch):
     """Fail the test if any FEM solver is set up: the mistake must be caught before."""
+    from tmsfield.solver.fem.solver import FEMSolver  # imported here: the package loads it lazily
+
     def refuse(*args, **kwargs):
         raise AssertionError("a solver was set up before the mistake was reported")
-    monkeypatch.setattr(tf.solver.fem.solver.FEMSolver, "__init__", refuse)
+    monkeypatch.setattr(FEMSolver, "__init__", refuse)
 
 
 def _pose(head):

@@ -230,6 +230,17 @@ class FieldResult:
         from .cortex import cortex_fields
         return cortex_fields(self)
 
+    @functools.cached_property
+    def error_estimate(self):
+        """A-posteriori estimate of this field's error (solver/results/error_estimate.py): an
+        :class:`~tmsfield.solver.results.error_estimate.ErrorEstimate` (per-element V/m and the
+        relative L2 estimate over the brain) for P1 finite-element results, None otherwise."""
+        settings = self.provenance.get("solver", {})
+        if settings.get("method") != "fem" or settings.get("order") != 1:
+            return None
+        from .error_estimate import recovery_estimate
+        return recovery_estimate(self)
+
     def summary(self, roi_statistics=()) -> str:
         """Human-readable table of :meth:`statistics`, the half-value depth, the coil placement,
         the peak, the regions of interest (records of :meth:`roi_statistics`) and the stage timings."""
@@ -266,6 +277,11 @@ class FieldResult:
                       if "mean_E_normal_V_per_m" in r else "")
             rows.append(f"ROI {r['name']}: |E| mean {r['mean_V_per_m']:.4g}, median {r['median_V_per_m']:.4g}, "
                         f"p99 {r['p99_V_per_m']:.4g}, max {r['max_V_per_m']:.4g}{normal} V/m over {size}")
+        estimate = self.error_estimate
+        if estimate is not None:
+            rows.append(f"estimated error {100 * estimate.relative:.2g} % (relative L2 over the {estimate.region}, "
+                        "recovery-based; largest element discrepancy "
+                        f"{estimate.per_element.max():.3g} V/m)")
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
         didt = self.didt_A_per_us
@@ -341,11 +357,14 @@ class FieldResult:
         """:meth:`statistics` (by tag), the half-value depth in mm (None without brain tags) and
         :meth:`provenance_record`, as JSON-ready data (``tmsfield simulate`` writes summary.json),
         with :meth:`peak`, :meth:`placement`, dI/dt in A/µs (:attr:`didt_A_per_us`) and the
-        regions of interest's records (:meth:`roi_statistics`)."""
+        regions of interest's records (:meth:`roi_statistics`) and the :attr:`error_estimate`
+        (P1 FEM; None otherwise)."""
         depth = 1e3 * self.half_value_depth if self.has_brain else None
+        estimate = self.error_estimate
         return {"didt_A_per_us": self.didt_A_per_us, "placement": self.placement(), "placements": self.placements(),
                 "peak": self.peak(),
                 "statistics": self.statistics(), "half_value_depth_mm": depth,
+                "error_estimate": None if estimate is None else estimate.record(),
                 "rois": list(roi_statistics), "provenance": self.provenance_record()}
 
 

@@ -1,0 +1,69 @@
+"""A-posteriori error estimate of a finite-element field: recovery-based (Zienkiewicz & Zhu 1987).
+
+A recovered field E*, more accurate than the solver's own field E_h, estimates E_h's error
+element by element:
+
+    η_K = ( ∫_K |E* − E_h|² dV / V_K )^½        (V/m, the element's RMS discrepancy),
+
+integrated with the degree-2 tetrahedral rule. E* is the solver's per-tissue patch recovery
+(solver/recovery.py: SPR of the centroid gradients, linear in each element), for P1 fields.
+P2 fields have no estimate yet: their patch-mean recovery is less accurate than the P2 field
+itself (it overestimated the true error 2.3-2.5x on the spheres), and a quadratic patch fit of
+the P2 field at the degree-2 points underestimated it (0.4-0.6x).
+
+The summary number is the relative L2 estimate over the brain (the whole head where it has no
+brain tags): (Σ V_K η_K²)^½ / ‖E_h‖. It estimates the error of the solver's own field ("native"
+sampling). How well it tracks the true error is measured on spheres against the analytic field
+(validation/error_estimate.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ...head_models.tissues import BRAIN_TAGS
+from ..fem.elements import DEGREE2
+
+#: elements per block (bounds the quadrature arrays to ~100 MB)
+BLOCK = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorEstimate:
+    """``per_element`` (M,) V/m: RMS of |E* − E_h| over each element; ``relative``: the
+    relative L2 estimate over ``region`` ("brain" or "head")."""
+    per_element: np.ndarray
+    relative: float
+    region: str
+
+    def record(self) -> dict:
+        return {"method": "recovery (Zienkiewicz-Zhu)", "relative_L2": round(self.relative, 6),
+                "region": self.region, "max_element_V_per_m": round(float(self.per_element.max()), 6)}
+
+
+def _native_at_rule(result, block) -> np.ndarray:
+    """E_h (B, Q, 3) at the degree-2 rule's points of the elements ``block``."""
+    head, rule = result.head, DEGREE2
+    element = np.repeat(block, len(rule.weights))
+    bary = np.tile(rule.points, (len(block), 1))
+    points = np.einsum("pc,pcd->pd", bary, head.nodes[head.tets[element]])
+    return result.native(points, element, bary).reshape(len(block), len(rule.weights), 3)
+
+
+def recovery_estimate(result) -> ErrorEstimate:
+    """The recovery-based estimate of ``result`` (a P1 FEM FieldResult)."""
+    head, rule = result.head, DEGREE2
+    corners = result.E_corners                                     # E* at the corners, linear inside
+    eta2, norm2 = np.empty(head.n_tets), np.empty(head.n_tets)
+    for start in range(0, head.n_tets, BLOCK):
+        block = np.arange(start, min(start + BLOCK, head.n_tets))
+        native = _native_at_rule(result, block)
+        recovered = np.einsum("qc,mcd->mqd", rule.points, corners[block])
+        eta2[block] = ((recovered - native) ** 2).sum(axis=2) @ rule.weights
+        norm2[block] = (native ** 2).sum(axis=2) @ rule.weights
+    brain = np.isin(head.tags, BRAIN_TAGS)
+    region = brain if brain.any() else np.ones(head.n_tets, dtype=bool)
+    v = head.volumes[region]
+    relative = float(np.sqrt((v * eta2[region]).sum() / (v * norm2[region]).sum()))
+    return ErrorEstimate(np.sqrt(eta2), relative, "brain" if brain.any() else "head")
