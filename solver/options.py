@@ -78,6 +78,14 @@ class BEMOptions(_Options):
     #: sphere error by < 0.1 % of the field while a factor 3 costs 2.2x the near field and ~10x
     #: the ILU (validation/results/bem_parameters.md (a), (d))
     near_factor: float = 2.0
+    #: pairs from near_factor to this many facet sizes sum the source facet by its 6-point rule
+    #: instead of one point charge (solver/bem/charge_field.py; at or below near_factor: none).
+    #: 3-layer sphere, figure-8, 70 mm sphere error at 5.8 / 3.8 / 2.9 mm facets: 0.29 / 0.88 /
+    #: 0.62 % with point charges from 2 sizes on, 0.22 / 0.11 / 0.08 % with this factor 4 (84 mm:
+    #: 0.35 / 0.60 / 0.44 -> 0.31 / 0.13 / 0.08 %); the set-up takes 3-5x longer (98 s instead of
+    #: ~18 s at 83k facets) and the near-field matrices 6-15x the memory
+    #: (validation/results/bem_intermediate.md)
+    intermediate_factor: float = 4.0
     #: observation points per facet for the near-field rows of the collocation operator: the exact
     #: near field averaged over the observation facet (1 = its centroid: plain collocation). On the
     #: 3-layer sphere (figure-8, 70 mm sphere) 3 points cut the error from 6.87 / 3.91 / 2.22 % to

@@ -8,6 +8,7 @@ from tmsfield.head_models.spheres import sphere_surfaces
 from tmsfield.solver.bem import BEMSolver, Interfaces, integrals
 from tmsfield.solver.bem.charge_field import ChargeField
 from tmsfield.solver.bem.quadrature import TRIANGLE_RULES
+from tmsfield.solver.options import BEMOptions
 from tmsfield.validation.analytic import relative_l2, sphere_e_field
 
 TRIANGLE = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.3, 0.8, 0.0]])
@@ -92,11 +93,19 @@ def test_near_correction_matches_all_exact_operator(rule):
                                                                                 surf.n_facets, 0), surf.corners)
                                                   * others(i)).sum(0) for b, w in zip(bary, weights))
                       for i in range(surf.n_facets)]) / (4 * np.pi)
-    err = {f: np.linalg.norm(ChargeField(surf, near_factor=f, far_field="dense", near_rule=rule).normal_field(rho)
-                             - exact) / np.linalg.norm(exact) for f in (2.0, 5.0, 50.0)}
+    point_charges = BEMOptions(intermediate_factor=0.0)          # point charges right from near_factor on
+    err = {f: np.linalg.norm(ChargeField(surf, near_factor=f, far_field="dense", near_rule=rule, options=point_charges)
+                             .normal_field(rho) - exact) / np.linalg.norm(exact) for f in (2.0, 5.0, 50.0)}
     # point-charge remainder decays with the near radius (monopole error ∝ (size/d)²);
     # with every pair near, the operator is exact up to float32 rounding
     assert err[50.0] < 1e-6 < err[5.0] < err[2.0] < 1e-2
+    # the 6-point rule from 2 to 4 sizes (error ∝ (size/d)⁵) does about as well as exact to 4 sizes
+    rule6 = ChargeField(surf, near_factor=2.0, far_field="dense", near_rule=rule,
+                        options=BEMOptions(intermediate_factor=4.0)).normal_field(rho)
+    exact4 = ChargeField(surf, near_factor=4.0, far_field="dense", near_rule=rule,
+                         options=point_charges).normal_field(rho)
+    err6, err4 = (np.linalg.norm(v - exact) / np.linalg.norm(exact) for v in (rule6, exact4))
+    assert err6 < 0.3 * err[2.0] and err6 < 1.5 * err4, (err6, err4, err[2.0])
 
 
 def test_triangle_rules_integrate_their_degree_exactly():

@@ -4,10 +4,15 @@ A facet j with charge density ρ_j (in V/m: charge per area over ε0) contribute
 E(r) = ρ_j/(4π) ∫_Tj (r − r')/|r − r'|³ dS' and φ(r) = ρ_j/(4π) ∫_Tj dS'/|r − r'|. Far from a
 facet its charge acts as a point charge at the centroid; (point, facet) pairs closer than
 ``near_factor`` facet sizes get the exact closed-form integral instead
-(solver/bem/integrals.py). At the collocation points the near part is a precomputed sparse
-matrix and the far part either a precomputed dense matrix (up to ``dense_max_facets``
-facets: one BLAS product per iteration) or an FMM (fmm3dpy); at other points, blocked
-direct sums or the FMM, with the near pairs integrated on the fly. The settings and the
+(solver/bem/integrals.py), and pairs between ``near_factor`` and ``intermediate_factor`` sizes
+the facet's 6-point rule (six point charges). A point charge errs by ~(size/distance)² of
+a facet's field, the 6-point rule by ~(size/distance)⁵: with point charges from 2 sizes on, a
+neighbouring surface a few facet sizes away is summed with an error that does not shrink
+when the facets do (the BEM's error on nested spheres rose under refinement).
+At the collocation points the near part is a precomputed sparse matrix and the far part either
+a precomputed dense matrix (up to ``dense_max_facets`` facets: one BLAS product per iteration)
+or an FMM (fmm3dpy); at other points, blocked direct sums or the FMM, with the near pairs
+integrated on the fly. The settings and the
 measurements behind their defaults are the fields of :class:`~tmsfield.solver.options.BEMOptions`.
 """
 from __future__ import annotations
@@ -24,6 +29,9 @@ from ...core.pairwise import inverse_power_sums
 from ..options import BEMOptions
 from . import integrals
 from .quadrature import TRIANGLE_RULES
+
+#: the rule summing a facet's field between near_factor and intermediate_factor sizes (degree 4)
+INTERMEDIATE_RULE = TRIANGLE_RULES[6]
 
 #: pairs per block in direct sums and exact near-field integrals (bounds memory to ~100 MB)
 CHUNK_PAIRS = 1 << 20
@@ -54,6 +62,7 @@ class ChargeField:
         self.options, self.interfaces = options, interfaces
         self.be = get_backend(backend)
         self.near_factor, self.eps, self.near_rule = options.near_factor, options.fmm_eps, options.near_rule
+        self.intermediate_factor = max(options.intermediate_factor, options.near_factor)
         self._tree = None
         self.far_field = options.far_field
         if self.far_field == "auto":
@@ -109,12 +118,12 @@ class ChargeField:
         return tuple(g[facets] for g in self._geometry)
 
     def _near_pairs(self, points, exclude_self: bool):
-        """(point, facet) index pairs closer than near_factor facet sizes, in blocks."""
+        """(point, facet) index pairs closer than intermediate_factor facet sizes, in blocks."""
         from scipy.spatial import cKDTree
         s = self.interfaces
         if self._tree is None:
             self._tree = cKDTree(s.centroids)
-        reach = self.near_factor * s.sizes
+        reach = self.intermediate_factor * s.sizes
         for start in range(0, len(points), POINTS_PER_BLOCK):
             block = cKDTree(points[start:start + POINTS_PER_BLOCK])
             pairs = block.sparse_distance_matrix(self._tree, reach.max(), output_type="ndarray")
@@ -125,28 +134,43 @@ class ChargeField:
             if keep.any():
                 yield p[keep] + start, f[keep]
 
+    def _facet_integral(self, targets, f, kind: str) -> np.ndarray:
+        """∫_Tf (r − r')/|r − r'|³ dS' ((P, 3), kind "field") or ∫_Tf dS'/|r − r'| ((P,),
+        "potential") at ``targets`` (P, 3) for facets ``f`` (P,): exact (closed form) within
+        near_factor sizes of the centroid, the 6-point rule beyond."""
+        s = self.interfaces
+        exact = np.linalg.norm(targets - s.centroids[f], axis=1) < self.near_factor * s.sizes[f]
+        out = np.empty((len(f), 3) if kind == "field" else len(f))
+        if exact.any():
+            integral = integrals.field if kind == "field" else integrals.potential
+            out[exact] = integral(np, targets[exact], s.corners[f[exact]], self._geometry_of(f[exact]))
+        rest = ~exact
+        if rest.any():
+            bary, weights = INTERMEDIATE_RULE
+            sources = np.einsum("qj,pjd->pqd", bary, s.corners[f[rest]])                # (R, 6, 3)
+            d = targets[rest, None] - sources
+            r = np.linalg.norm(d, axis=2)
+            w = weights * s.areas[f[rest], None]
+            out[rest] = (np.einsum("pq,pqd->pd", w / r ** 3, d) if kind == "field" else (w / r).sum(axis=1))
+        return out
+
     def _near_correction(self, points, p, f, kind: str):
-        """Exact minus point-charge contribution per unit density for pairs (p, f)."""
+        """Accurate (exact or 6-point) minus point-charge contribution per unit density for pairs (p, f)."""
         s = self.interfaces
         d = points[p] - s.centroids[f]
         dist = np.linalg.norm(d, axis=1)
-        if kind == "field":
-            exact = integrals.field(np, points[p], s.corners[f], self._geometry_of(f))
-            point = s.areas[f, None] * d / dist[:, None] ** 3
-        else:
-            exact = integrals.potential(np, points[p], s.corners[f], self._geometry_of(f))
-            point = s.areas[f] / dist
-        return (exact - point) / (4 * np.pi)
+        accurate = self._facet_integral(points[p], f, kind)
+        point = s.areas[f, None] * d / dist[:, None] ** 3 if kind == "field" else s.areas[f] / dist
+        return (accurate - point) / (4 * np.pi)
 
     @functools.cached_property
     def _near_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         s = self.interfaces
         bary, weights = TRIANGLE_RULES[self.near_rule]
         observation = np.einsum("qj,kjd->qkd", bary, s.corners)       # (Q, K, 3) points on each facet
-        rows, cols, corrections, exact = [], [], [], []
+        rows, cols, corrections, exact, inner = [], [], [], [], []
         for p, f in self._near_pairs(s.centroids, exclude_self=True):
-            corners, geometry = s.corners[f], self._geometry_of(f)
-            field = sum(w * integrals.field(np, observation[q, p], corners, geometry) for q, w in enumerate(weights))
+            field = sum(w * self._facet_integral(observation[q, p], f, "field") for q, w in enumerate(weights))
             d = s.centroids[p] - s.centroids[f]
             point = s.areas[f, None] * d / np.linalg.norm(d, axis=1)[:, None] ** 3
             normal_exact = np.einsum("pi,pi->p", field, s.normals[p]) / (4 * np.pi)
@@ -154,12 +178,16 @@ class ChargeField:
             cols.append(f)
             corrections.append(normal_exact - np.einsum("pi,pi->p", point, s.normals[p]) / (4 * np.pi))
             exact.append(normal_exact)
+            inner.append(np.linalg.norm(d, axis=1) < self.near_factor * s.sizes[f])
         shape = (s.n_facets, s.n_facets)
         if not rows:
-            return sp.csr_matrix(shape), sp.csr_matrix(shape)
+            return sp.csr_matrix(shape), sp.csr_matrix(shape), sp.csr_matrix(shape)
         index = (np.concatenate(rows), np.concatenate(cols))
+        inner = np.concatenate(inner)
+        exact = np.concatenate(exact)
         return (sp.csr_matrix((np.concatenate(corrections), index), shape=shape),
-                sp.csr_matrix((np.concatenate(exact), index), shape=shape))
+                sp.csr_matrix((exact, index), shape=shape),
+                sp.csr_matrix((exact[inner], (index[0][inner], index[1][inner])), shape=shape))
 
     @property
     def near_matrix(self) -> sp.csr_matrix:
@@ -170,9 +198,14 @@ class ChargeField:
 
     @property
     def near_exact(self) -> sp.csr_matrix:
-        """The exact near-field part of the collocation operator itself, same pattern as
-        ``near_matrix`` (used to build the preconditioner)."""
+        """The accurately integrated part of the collocation operator itself, same pattern as
+        ``near_matrix`` (the rest is the point-charge far field)."""
         return self._near_matrices[1]
+
+    @property
+    def near_inner(self) -> sp.csr_matrix:
+        """The pairs of ``near_exact`` within near_factor sizes (used to build the preconditioner)."""
+        return self._near_matrices[2]
 
     def prepare(self):
         """Build the collocation operator's matrices now rather than on first use."""

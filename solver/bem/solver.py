@@ -86,7 +86,7 @@ class BEMSolver(FieldSolver):
         with timed(self.timings, "far field"):
             self.charges.prepare()
         with timed(self.timings, "preconditioner"):
-            local = sp.identity(surf.n_facets, format="csc") - 2 * sp.diags(surf.kappa) @ self.charges.near_exact
+            local = sp.identity(surf.n_facets, format="csc") - 2 * sp.diags(surf.kappa) @ self.charges.near_inner
             self._ilu = spla.spilu(local.tocsc(), drop_tol=options.ilu_drop_tol, fill_factor=options.ilu_fill)
         self._weights = surf.areas / surf.areas.sum()
         log.info("BEM set up: %d facets, %d near-field pairs, %.2f s", surf.n_facets, near.nnz,
