@@ -68,7 +68,7 @@ def test_fem_options_are_recorded_and_keywords_override_them(coarse_sphere, fem_
 
 def test_bem_options_through_arguments_only_recorded_in_provenance(coarse_sphere):
     before = _constants(bem_solver, charge_field, tf.solver.options)
-    options = BEMOptions(max_iterations=300, restart=50, near_rule=1)
+    options = BEMOptions(max_iterations=300, restart=50, near_rule=1, intermediate_factor=0.0)
     solver = BEMSolver(coarse_sphere, options=options)
     res = solver.solve(COIL, _pose(coarse_sphere))
     recorded = res.provenance["solver"]["options"]
@@ -77,7 +77,7 @@ def test_bem_options_through_arguments_only_recorded_in_provenance(coarse_sphere
     assert solver.charges.near_rule == 1
     assert _constants(bem_solver, charge_field, tf.solver.options) == before
     assert BEMOptions() == BEMOptions(tol=1e-6, restart=100, max_iterations=1000, near_factor=2.0, near_rule=3,
-                                      fmm_eps=1e-3, far_field="auto")
+                                      intermediate_factor=4.0, fmm_eps=1e-3, far_field="auto")
     # the keyword arguments of old still work and override the options
     assert BEMSolver(coarse_sphere, options=options, tol=1e-5).options == options.replace(tol=1e-5)
     # GMRES settings on the same prepared operator

@@ -134,6 +134,13 @@ class ChargeField:
             if keep.any():
                 yield p[keep] + start, f[keep]
 
+    @functools.cached_property
+    def _rule_sources(self) -> tuple[np.ndarray, np.ndarray]:
+        """The 6-point rule's points (K, 6, 3) m on every facet and their weights × area (K, 6)."""
+        s = self.interfaces
+        bary, weights = INTERMEDIATE_RULE
+        return np.einsum("qj,kjd->kqd", bary, s.corners), weights * s.areas[:, None]
+
     def _facet_integral(self, targets, f, kind: str) -> np.ndarray:
         """∫_Tf (r − r')/|r − r'|³ dS' ((P, 3), kind "field") or ∫_Tf dS'/|r − r'| ((P,),
         "potential") at ``targets`` (P, 3) for facets ``f`` (P,): exact (closed form) within
@@ -146,12 +153,12 @@ class ChargeField:
             out[exact] = integral(np, targets[exact], s.corners[f[exact]], self._geometry_of(f[exact]))
         rest = ~exact
         if rest.any():
-            bary, weights = INTERMEDIATE_RULE
-            sources = np.einsum("qj,pjd->pqd", bary, s.corners[f[rest]])                # (R, 6, 3)
-            d = targets[rest, None] - sources
-            r = np.linalg.norm(d, axis=2)
-            w = weights * s.areas[f[rest], None]
-            out[rest] = (np.einsum("pq,pqd->pd", w / r ** 3, d) if kind == "field" else (w / r).sum(axis=1))
+            sources, weights = self._rule_sources
+            d = targets[rest, None] - sources[f[rest]]                                   # (R, 6, 3)
+            r2 = np.einsum("pqd,pqd->pq", d, d)
+            w = weights[f[rest]]
+            out[rest] = (np.einsum("pq,pqd->pd", w / (r2 * np.sqrt(r2)), d) if kind == "field"
+                         else (w / np.sqrt(r2)).sum(axis=1))
         return out
 
     def _near_correction(self, points, p, f, kind: str):
