@@ -1,8 +1,10 @@
 """BEM accuracy against the near/intermediate-field settings: 3-layer sphere, figure-8 dipole model.
 
-    python -m tmsfield.validation.bem_intermediate_study H_MM SPEC [SPEC ...]
+    python -m tmsfield.validation.bem_intermediate_study [radii=R1,R2,...] H_MM SPEC [SPEC ...]
 
-H_MM: facet edge length (mm) of the gmsh spheres (85/90/95 mm, validation/bem_sphere_study.py);
+radii: sphere radii in mm, innermost first (default 85,90,95 as validation/bem_sphere_study.py; four
+radii are tagged brain, CSF, bone, scalp, and E is scored at 60 and 70 mm); H_MM: facet edge length
+(mm) of the gmsh spheres;
 SPEC: "default" or BEMOptions fields, e.g. "intermediate_factor=4" or "near_factor=4,intermediate_factor=0".
 Prints, per SPEC, the relative L2 error of E against the analytic field (Heller & van Hulsteyn) at
 2000 points on spheres of 70 and 84 mm, GMRES iterations, set-up/solve/evaluation times and the
@@ -12,6 +14,8 @@ import sys
 import time
 
 import tmsfield as tf
+from tmsfield.head_models.spheres import sphere_surfaces
+from tmsfield.solver.bem import BEMSolver, Interfaces
 from tmsfield.solver.options import BEMOptions
 from tmsfield.validation.analytic import relative_l2
 from tmsfield.validation.bem_sphere_study import fibonacci_sphere, reference, sources, surfaces
@@ -20,13 +24,22 @@ from tmsfield.validation.bem_sphere_study import fibonacci_sphere, reference, so
 def main(argv):
     coil, pose = sources()["figure-8 (dipole model)"]
     pts = {r: fibonacci_sphere(r * 1e-3, 2000) for r in (70, 84)}
+    if argv[1].startswith("radii="):
+        radii = [1e-3 * float(v) for v in argv[1][6:].split(",")]
+        argv = argv[1:]
+        surf = Interfaces.from_surfaces(sphere_surfaces(radii, edge_length=1e-3 * float(argv[1])),
+                                                      tags=(2, 3, 4, 5)[-len(radii):])
+        pose = tf.CoilPose.from_axes(center=[0, 0, radii[-1] + 0.004], normal=[0, 0, -1], handle=[0, 1, 0])
+        pts = {r: fibonacci_sphere(r * 1e-3, 2000) for r in (60, 70)}
+        print(f"radii {[round(1e3 * r, 1) for r in radii]} mm", flush=True)
+    else:
+        surf, _ = surfaces(float(argv[1]))
     h = float(argv[1])
-    surf, _ = surfaces(h)
     print(f"h {h} facets {surf.n_facets} mean edge {1e3*surf.mean_edge_length:.2f}", flush=True)
     for spec in argv[2:]:  # each SPEC a fresh solver on the same surfaces
         kw = {k: float(v) for k, v in (x.split("=") for x in spec.split(","))} if spec != "default" else {}
         t = time.time()
-        solver = tf.solver.bem.BEMSolver(surf, options=BEMOptions(**kw))
+        solver = BEMSolver(surf, options=BEMOptions(**kw))
         setup = time.time() - t
         res = solver.solve(coil, pose, didt=1e6)
         t2 = time.time()
