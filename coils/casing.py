@@ -14,20 +14,8 @@ import dataclasses
 import numpy as np
 
 from ..core.errors import CoilError
-
-
-def _points(a, what: str) -> np.ndarray:
-    a = np.zeros((0, 3)) if a is None else np.asarray(a, dtype=float).reshape(-1, 3)
-    if not np.isfinite(a).all():
-        raise CoilError(f"coil casing: non-finite {what}")
-    return a
-
-
-def _parts(a, n: int, what: str) -> np.ndarray:
-    a = np.zeros(n, dtype=np.int64) if a is None else np.asarray(a, dtype=np.int64).reshape(-1)
-    if len(a) != n or (n and a.min() < 0):
-        raise CoilError(f"coil casing: need one non-negative part index per {what}")
-    return a
+from .coil import _indices, _vectors
+from .deformation import move_parts
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -50,16 +38,16 @@ class CoilCasing:
 
     def __post_init__(self):
         s = lambda k, v: object.__setattr__(self, k, v)
-        s("vertices", _points(self.vertices, "vertices"))
+        s("vertices", _vectors("vertices", self.vertices, "casing"))
         faces = np.asarray(self.faces, dtype=np.int64).reshape(-1, 3)
         if len(faces) and (faces.min() < 0 or faces.max() >= len(self.vertices)):
             raise CoilError(f"coil casing: face indices must lie in 0..{len(self.vertices) - 1}")
         s("faces", faces)
-        s("vertex_part", _parts(self.vertex_part, len(self.vertices), "vertex"))
+        s("vertex_part", _indices(self.vertex_part, len(self.vertices), "part index", "casing"))
         for name in ("min_distance", "intersect"):
-            points = _points(getattr(self, f"{name}_points"), f"{name} points")
+            points = _vectors(f"{name} points", getattr(self, f"{name}_points"), "casing")
             s(f"{name}_points", points)
-            s(f"{name}_part", _parts(getattr(self, f"{name}_part"), len(points), f"{name} point"))
+            s(f"{name}_part", _indices(getattr(self, f"{name}_part"), len(points), "part index", "casing"))
 
     def contact_points(self) -> tuple[np.ndarray, np.ndarray]:
         """(points (M, 3) m, part (M,)) that should lie on the head: the min-distance points, or
@@ -84,8 +72,7 @@ class CoilCasing:
         """This casing with each part moved by its own 4×4 matrix ``matrices[part]`` (or all by
         ``matrices[0]`` when ``all_parts``)."""
         def move(points, part):
-            m = matrices[np.zeros(len(points), dtype=np.int64) if all_parts else part]
-            return np.einsum("nij,nj->ni", m[:, :3, :3], points) + m[:, :3, 3]
+            return move_parts(matrices, points, np.zeros(len(points), dtype=np.int64) if all_parts else part)
         return dataclasses.replace(
             self, vertices=move(self.vertices, self.vertex_part),
             min_distance_points=move(self.min_distance_points, self.min_distance_part),

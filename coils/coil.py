@@ -3,6 +3,7 @@ coordinates (m)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -141,13 +142,10 @@ class Coil:
         out of range."""
         if not self.is_flexible:
             raise CoilError(f"coil {self.name!r} has no deformation parameters (it is not a flexible coil)")
+        from .deformation import move_parts
         model = self.deformations.at(values)
         moves = self.deformations.moves_to(model.values)
-
-        def move(points, part, *, vectors=False):
-            m = moves[part]
-            out = np.einsum("nij,nj->ni", m[:, :3, :3], points)
-            return out if vectors else out + m[:, :3, 3]
+        move = functools.partial(move_parts, moves)
         return dataclasses.replace(
             self, deformations=model,
             dipole_positions=move(self.dipole_positions, self.dipole_part),

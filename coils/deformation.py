@@ -169,6 +169,14 @@ class CoilDeformations:
         return dataclasses.replace(self, values=self.check_values(values))
 
 
+def move_parts(matrices: np.ndarray, points: np.ndarray, part: np.ndarray, *, vectors: bool = False) -> np.ndarray:
+    """``points`` (n, 3) each moved by the 4×4 of its part, ``matrices[part]`` (rotation only
+    for ``vectors``: dipole moments)."""
+    m = matrices[part]
+    out = np.einsum("nij,nj->ni", m[:, :3, :3], points)
+    return out if vectors else out + m[:, :3, 3]
+
+
 def _parameter_name(i: int, deformations: Sequence[Deformation], chains) -> str:
     users = [k for k, d in enumerate(deformations) if d.parameter == i]
     kinds = sorted({deformations[k].kind for k in users})

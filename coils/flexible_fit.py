@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.errors import PlacementError, TmsFieldError
 from ..core.progress import progress, scoped_verbose, stages_shown
-from .deformation import _rotation
+from .deformation import _rotation, move_parts
 from .pose import CoilPose
 
 log = logging.getLogger("tmsfield")
@@ -192,8 +192,7 @@ class _Problem:
         """Each point set of the coil at parameters ``x``, in head coordinates (m)."""
         d, _, _ = self.split(x)
         moves = self.placement(x)[None] @ self.coil.deformations.moves_to(d)
-        return {k: np.einsum("nij,nj->ni", moves[part, :3, :3], p) + moves[part, :3, 3]
-                for k, (p, part) in self.sets.items()}
+        return {k: move_parts(moves, p, part) for k, (p, part) in self.sets.items()}
 
     def terms(self, x, distance) -> tuple[float, np.ndarray]:
         """(mean |contact distance − gap|, clearances): the casing's distance beyond the gap and

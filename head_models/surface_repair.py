@@ -42,11 +42,6 @@ class SurfaceRepair:
                 f"(mean {1e3 * self.mean:.2f} mm), the most at {np.round(1e3 * self.where, 1).tolist()} mm")
 
 
-def _vertex_distances_to(vertices, faces, points) -> np.ndarray:
-    """Signed distance (m) of ``points`` to the closed outward surface, negative inside."""
-    return TriangleTree(vertices, faces).signed_distance(points)
-
-
 def repair_surfaces(surfaces, min_gap: float = 0.0005, *, falloff: float | None = None):
     """Nested closed surfaces (innermost first; (vertices (n, 3) m, faces (k, 3)) outward, as
     :func:`~tmsfield.head_models.from_surfaces.nested_surfaces` orients them; inward ones are
@@ -85,13 +80,14 @@ def _pushed_inside(inner, outer, min_gap, falloff, index) -> np.ndarray:
     v, f = inner[0].copy(), inner[1]
     edges = v[f[:, [1, 2, 0]]] - v[f]
     reach = 3 * np.linalg.norm(edges, axis=2).mean() if falloff is None else float(falloff)
-    outside = _vertex_distances_to(*outer, v) > 0
+    outer = TriangleTree(*outer)                                # signed distances: negative inside
+    outside = outer.signed_distance(v) > 0
     if outside.mean() > 0.5:
         raise MeshError(f"surface {index} lies mostly outside surface {index + 1} ({100 * outside.mean():.0f} % of its "
                         "vertices): that is no local crossing to repair; give the surfaces innermost first")
     tree = cKDTree(v)
     for _ in range(MAX_ROUNDS):
-        lack = _vertex_distances_to(*outer, v) + min_gap       # > 0: too close or outside
+        lack = outer.signed_distance(v) + min_gap               # > 0: too close or outside
         short = np.flatnonzero(lack > 1e-9)
         if not len(short):
             return v

@@ -217,3 +217,16 @@ def test_cli_refuses_a_coil_it_cannot_fit_and_writes_nothing(tmp_path):
                                     "--no-picture", "--out", str(tmp_path / "out")])
     assert run.exit_code != 0 and "cannot be fitted" in run.output and "inside the head" in run.output, run.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--fit-rotation-deg", "20,-5,5", "--fit-rotation-deg takes three half-widths >= 0"),
+    ("--fit-translation-mm", "5,5", "--fit-translation-mm must have 3 finite components"),
+])
+def test_cli_fit_ranges_bad_input_is_named_before_any_work(tmp_path, flag, value, words):
+    from click.testing import CliRunner
+
+    from tmsfield.cli.main import main
+    run = CliRunner().invoke(main, ["simulate", "--head", "sphere", flag, value, "--out", str(tmp_path / "out")])
+    assert run.exit_code != 0 and words in run.output, run.output
+    assert not (tmp_path / "out").exists()
