@@ -93,6 +93,15 @@ class BEMOptions(_Options):
     #: (validation/results/bem_sphere.md); 6 points gave 0.57 / 0.79 % at 10 / 8 mm for 3.2-4.3x
     #: (an ad-hoc run, 2026-11-21, not kept as a results file)
     near_rule: int = 3
+    #: facets sharing a vertex or an edge (near_rule 3 or 6): their near-field entry is the flux
+    #: of the source facet's field through the observation facet, integrated as the observation
+    #: facet's solid angle (a bounded integrand) by the 6-point rule on the source facet graded
+    #: this many times towards the shared corners (solver/bem/charge_field.py). Entry error
+    #: against a converged rule, max / median over a sphere's adjacent pairs: 11 / 0.54 % at 0,
+    #: 2.7 / 0.14 % at 1, 0.68 / 0.035 % at 2, 0.17 / 0.009 % at 3 (tests/test_bem.py). Four
+    #: spheres 78/79.5/86/92 mm (1.5 mm CSF), 5.8 mm facets, E at 60 mm: 2.15 % with the near
+    #: rule's average for these pairs, 0.08 % with the flux (validation/results/bem_intermediate.md)
+    adjacent_level: int = 2
     #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
     #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than
     #: at 1e-6 (0.13 s vs 0.49 s; validation/results/bem_parameters.md (b))
@@ -108,6 +117,8 @@ class BEMOptions(_Options):
     def __post_init__(self):
         check_choice(self.far_field, FAR_FIELDS, "far_field")
         check_choice(self.near_rule, NEAR_RULES, "near_rule")
+        if not (isinstance(self.adjacent_level, int) and 0 <= self.adjacent_level <= 6):
+            raise TmsFieldError(f"adjacent_level must be an integer from 0 to 6, got {self.adjacent_level!r}")
         if not 0 < self.tol < 1:
             raise TmsFieldError(f"GMRES tolerance must be in (0, 1), got {self.tol}")
         if not (self.restart >= 1 and self.max_iterations >= 1):

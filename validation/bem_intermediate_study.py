@@ -37,7 +37,7 @@ def main(argv):
     h = float(argv[1])
     print(f"h {h} facets {surf.n_facets} mean edge {1e3*surf.mean_edge_length:.2f}", flush=True)
     for spec in argv[2:]:  # each SPEC a fresh solver on the same surfaces
-        kw = {k: float(v) for k, v in (x.split("=") for x in spec.split(","))} if spec != "default" else {}
+        kw = {k: (int(v) if v.isdigit() else float(v)) for k, v in (x.split("=") for x in spec.split(","))} if spec != "default" else {}
         t = time.time()
         solver = BEMSolver(surf, options=BEMOptions(**kw))
         setup = time.time() - t

@@ -9,6 +9,10 @@ the facet's 6-point rule (six point charges). A point charge errs by ~(size/dist
 a facet's field, the 6-point rule by ~(size/distance)⁵: with point charges from 2 sizes on, a
 neighbouring surface a few facet sizes away is summed with an error that does not shrink
 when the facets do (the BEM's error on nested spheres rose under refinement).
+In the collocation operator a near pair's entry is facet j's field averaged over the
+observation facet i (``near_rule`` points on i); for facets sharing a vertex or an edge, whose
+field is log-singular on i there, the same average is the flux of j's field through i,
+computed as i's solid angle seen from points on j (a bounded integrand; see ``_pair_rules``).
 At the collocation points the near part is a precomputed sparse matrix and the far part either
 a precomputed dense matrix (up to ``dense_max_facets`` facets: one BLAS product per iteration)
 or an FMM (fmm3dpy); at other points, blocked direct sums or the FMM, with the near pairs
@@ -28,7 +32,7 @@ from ...core.fmm import kernel_scale, lfmm3d
 from ...core.pairwise import inverse_power_sums
 from ..options import BEMOptions
 from . import integrals
-from .quadrature import TRIANGLE_RULES
+from .quadrature import TRIANGLE_RULES, graded_rule
 
 #: the rule summing a facet's field between near_factor and intermediate_factor sizes (degree 4)
 INTERMEDIATE_RULE = TRIANGLE_RULES[6]
@@ -170,17 +174,56 @@ class ChargeField:
         point = s.areas[f, None] * d / dist[:, None] ** 3 if kind == "field" else s.areas[f] / dist
         return (accurate - point) / (4 * np.pi)
 
+    def _pair_rules(self, p, f):
+        """How each pair (p, f) is integrated: yields (pair indices, side, barycentric points
+        (Q, 3), weights (Q,)). Side "observation": facet f's field averaged over p by the near
+        rule (with ``near_rule`` 1: its value at p's centroid, plain collocation). Side "source",
+        for facets sharing a vertex or an edge: the same average by the exchange of the two
+        integrals, the flux through p of f's field, −∫_Tf sign(h_p) β_p dS'/A_p with β_p the
+        solid angle p subtends, by the 6-point rule on f graded towards the shared corners
+        (``adjacent_level``): p's average of f's field has a logarithmic singularity at the
+        shared corners that the near rule misses, the solid angle is bounded."""
+        s = self.interfaces
+        shared = (s.triangles[f][:, :, None] == s.triangles[p][:, None, :]).any(axis=2)    # (P, 3) corners of f
+        pattern = shared @ np.array([1, 2, 4]) if self.near_rule > 1 else np.zeros(len(p), dtype=int)
+        for key in np.unique(pattern):
+            pairs = np.flatnonzero(pattern == key)
+            if key == 0:
+                yield (pairs, "observation", *TRIANGLE_RULES[self.near_rule])
+            else:
+                corners = tuple(int(c) for c in np.flatnonzero(np.array([1, 2, 4]) & key))
+                yield (pairs, "source", *graded_rule(6, self.options.adjacent_level, corners))
+
+    def _observed_normal_field(self, p, f) -> np.ndarray:
+        """n_p · (facet f's field per unit density averaged over facet p), (P,), by the pairs'
+        rules from _pair_rules."""
+        s = self.interfaces
+        out = np.empty(len(p))
+        for pairs, side, bary, weights in self._pair_rules(p, f):
+            step = max(1, CHUNK_PAIRS // len(weights))
+            for start in range(0, len(pairs), step):
+                sel = pairs[start:start + step]
+                q = len(weights)
+                if side == "observation":
+                    points = np.einsum("qj,pjd->pqd", bary, s.corners[p[sel]]).reshape(-1, 3)
+                    field = self._facet_integral(points, np.repeat(f[sel], q), "field").reshape(len(sel), q, 3)
+                    out[sel] = np.einsum("q,pqd,pd->p", weights, field, s.normals[p[sel]])
+                else:
+                    points = np.einsum("qj,pjd->pqd", bary, s.corners[f[sel]]).reshape(-1, 3)
+                    rows = np.repeat(p[sel], q)
+                    field = integrals.field(np, points, s.corners[rows], self._geometry_of(rows))
+                    flux = np.einsum("pd,pd->p", field, s.normals[rows]).reshape(len(sel), q) @ weights
+                    out[sel] = -flux * s.areas[f[sel]] / s.areas[p[sel]]
+        return out
+
     @functools.cached_property
     def _near_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         s = self.interfaces
-        bary, weights = TRIANGLE_RULES[self.near_rule]
-        observation = np.einsum("qj,kjd->qkd", bary, s.corners)       # (Q, K, 3) points on each facet
         rows, cols, corrections, exact, inner = [], [], [], [], []
         for p, f in self._near_pairs(s.centroids, exclude_self=True):
-            field = sum(w * self._facet_integral(observation[q, p], f, "field") for q, w in enumerate(weights))
+            normal_exact = self._observed_normal_field(p, f) / (4 * np.pi)
             d = s.centroids[p] - s.centroids[f]
             point = s.areas[f, None] * d / np.linalg.norm(d, axis=1)[:, None] ** 3
-            normal_exact = np.einsum("pi,pi->p", field, s.normals[p]) / (4 * np.pi)
             rows.append(p)
             cols.append(f)
             corrections.append(normal_exact - np.einsum("pi,pi->p", point, s.normals[p]) / (4 * np.pi))
