@@ -19,6 +19,9 @@ Sections (``--sections``, default all):
 - ``bem``: BEMSolver on ``--surfaces`` (3 nested spheres, ≈200k facets): set-up stages, one
   collocation product (GPU direct far field vs the CPU's fmm3dpy, same near field) and one
   GMRES solve on the GPU; the CPU solve is given as GMRES iterations × the CPU product.
+- ``bem_thin``: BEMSolver on four spheres with a 1.5 mm CSF layer (``.gpu/thin_csf_<h>mm.npz``)
+  at 5.8, 2.9 and 2 mm facets, everything on the GPU: set-up stages, GMRES solve, error of E
+  against the analytic field; the first case also set up on the CPU.
 - ``adm``: ``optimize_placement`` (reciprocity + ADM, 100 positions × 360 handle angles) on
   ``--adm-mesh`` with a P2 FEMSolver on the GPU (reciprocal fields on the grids: direct sums)
   and on the CPU (FMM): evaluations per second and agreement of the two maps.
@@ -219,7 +222,7 @@ def section_cunibs(args, p1_E=None) -> dict:
 
 def load_surfaces(path: str):
     data = np.load(path)
-    return [(data[f"v{i}"], data[f"f{i}"]) for i in range(3)]
+    return [(data[f"v{i}"], data[f"f{i}"]) for i in range(sum(k.startswith("v") for k in data.files))]
 
 
 def section_bem(args) -> dict:
@@ -261,6 +264,45 @@ def section_bem(args) -> dict:
     return out
 
 
+#: four spheres (brain, 1.5 mm CSF, bone, scalp) of the thin-layer BEM study, mm, and the facet
+#: sizes (mm) of the prepared surfaces
+THIN_CSF_RADII_MM = (78.0, 79.5, 86.0, 92.0)
+THIN_CSF_FACETS_MM = (5.8, 2.9, 2.0)
+
+
+def section_bem_thin(args) -> dict:
+    """BEM accuracy and set-up on the four spheres with a 1.5 mm CSF layer at several facet sizes
+    (inputs ``.gpu/thin_csf_<h>mm.npz``): near field, far field and GMRES on the GPU; E against
+    the analytic field (Heller & van Hulsteyn) at 2,000 points on spheres of 60 and 70 mm
+    (validation/bem_intermediate_study.py's figure-8 dipole model 4 mm above). The smallest case
+    is also set up on the CPU (``backend="cpu"``) for the near field's GPU-vs-CPU time."""
+    from tmsfield.solver.bem import BEMSolver, Interfaces
+    from tmsfield.validation.analytic import relative_l2
+    from tmsfield.validation.bem_sphere_study import fibonacci_sphere, reference, sources
+    coil, _ = sources()["figure-8 (dipole model)"]
+    pose = tf.CoilPose.from_axes(center=[0, 0, 1e-3 * THIN_CSF_RADII_MM[-1] + 0.004], normal=[0, 0, -1],
+                                 handle=[0, 1, 0])
+    points = {r: fibonacci_sphere(r * 1e-3, 2000) for r in (60, 70)}
+    exact = {r: reference(p, coil, pose) for r, p in points.items()}
+    cases = []
+    files = sorted(Path(args.thin_surfaces).glob("thin_csf_*mm.npz"), key=lambda f: -float(f.stem[9:-2]))
+    for i, path in enumerate(files):
+        surf = Interfaces.from_surfaces(load_surfaces(path), tags=(2, 3, 4, 5))
+        row = {"file": path.name, "facets": surf.n_facets, "mean_edge_mm": 1e3 * surf.mean_edge_length}
+        for backend in ([GPU, "cpu"] if i == 0 else [GPU]):
+            solver, t = _clock(BEMSolver, surf, backend=backend)
+            name = "gpu" if backend is GPU else "cpu"
+            row[f"setup_{name}_s"] = t
+            row[f"setup_stages_{name}"] = {k: round(v, 3) for k, v in solver.timings.items()}
+        result, t = _clock(solver.solve, coil, pose, didt=DIDT)
+        row.update(solve_s=t, gmres_iterations=result.provenance["solver"]["iterations"],
+                   near_pairs=int(solver.charges.near_exact.nnz))
+        row["error_percent"] = {f"{r} mm": 100 * relative_l2(result.sample(p), exact[r]) for r, p in points.items()}
+        cases.append(row)
+        print(" bem_thin", json.dumps(row, default=float), flush=True)
+    return {"radii_mm": THIN_CSF_RADII_MM, "cases": cases}
+
+
 def section_adm(args) -> dict:
     from tmsfield.optimize.placement import optimize_placement
     head = load_mesh(args.adm_mesh)
@@ -299,7 +341,7 @@ def section_tests(args) -> dict:
 
 
 SECTIONS = {"tests": section_tests, "primary": section_primary, "fem": section_fem, "cunibs": section_cunibs,
-            "bem": section_bem, "adm": section_adm}
+            "bem": section_bem, "bem_thin": section_bem_thin, "adm": section_adm}
 
 
 def _f(value, digits=3) -> str:
@@ -403,6 +445,21 @@ def markdown(record: dict) -> str:
                   f"{b['gmres_iterations']} | {_f(b['solve_cpu_estimate_s'])} |", "",
                   "The set-up (near field, ILU) runs on the CPU in both cases; the difference of the two products "
                   "is the FMM's (eps 1e-3).", ""]
+    t = sec.get("bem_thin", {})
+    if "cases" in t:
+        lines += [f"## BEM accuracy on thin CSF: spheres {'/'.join(f'{r:g}' for r in t['radii_mm'])} mm, near and far "
+                  "field on the GPU", "",
+                  "Relative L2 error of E against the analytic field at 2,000 points on spheres of 60 and 70 mm "
+                  "(figure-8 dipole model 4 mm above the scalp; validation/bem_intermediate_study.py's case).", "",
+                  "| facets (mean edge) | near pairs | set-up GPU (s) | stages (s) | set-up CPU (s) | solve GPU (s) "
+                  "| GMRES its | 60 mm | 70 mm |", "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+        for c in t["cases"]:
+            stages = ", ".join(f"{k} {v}" for k, v in c["setup_stages_gpu"].items())
+            err = c["error_percent"]
+            lines.append(f"| {c['facets']:,} ({c['mean_edge_mm']:.2f} mm) | {c['near_pairs']:,} | "
+                         f"{_f(c['setup_gpu_s'])} | {stages} | {_f(c.get('setup_cpu_s'))} | {_f(c['solve_s'])} | "
+                         f"{c['gmres_iterations']} | {err['60 mm']:.3f} % | {err['70 mm']:.3f} % |")
+        lines.append("")
     a = sec.get("adm", {})
     if "cases" in a:
         lines += [f"## Placement search (reciprocity + ADM), {a['positions']} positions × {a['angles']} handle angles, "
@@ -438,6 +495,9 @@ def prepare(folder: Path = Path(".gpu")) -> None:
     edge_200k = float(np.sqrt(4 * np.pi * sum(r * r for r in radii) / (200_000 * np.sqrt(3) / 4)))
     save_surfaces(tf.head_models.sphere_surfaces(radii, edge_length=edge_200k), folder / "spheres_200k.npz")
     save_surfaces(tf.head_models.sphere_surfaces(radii, edge_length=0.012), folder / "spheres_small.npz")
+    for h_mm in THIN_CSF_FACETS_MM:
+        save_surfaces(tf.head_models.sphere_surfaces([1e-3 * r for r in THIN_CSF_RADII_MM], edge_length=1e-3 * h_mm),
+                      folder / f"thin_csf_{h_mm:g}mm.npz")
 
 
 def main():
@@ -446,6 +506,7 @@ def main():
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--surfaces", default=".gpu/spheres_200k.npz")
     parser.add_argument("--adm-mesh", default=".gpu/test_meshes/sphere_6mm.npz")
+    parser.add_argument("--thin-surfaces", default=".gpu", help="folder of the thin_csf_<h>mm.npz surfaces")
     parser.add_argument("--test-meshes", default=".gpu/test_meshes",
                         help="the test suite's sphere meshes as .npz (tests/conftest.py), for a machine without gmsh")
     parser.add_argument("--sections", default="tests,primary,fem,bem,adm,cunibs")

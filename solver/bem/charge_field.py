@@ -22,6 +22,7 @@ measurements behind their defaults are the fields of :class:`~tmsfield.solver.op
 from __future__ import annotations
 
 import functools
+import types
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,6 +79,22 @@ class ChargeField:
         s = self.interfaces
         return s.centroids, density * s.areas / (4 * np.pi)
 
+    @functools.cached_property
+    def _observation(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each row of the collocation operator is taken: the near rule's points on every
+        facet (K·Q, 3) m, facet by facet, and their weights (Q,) (Q = 1: the centroids). Near
+        and far parts of a row are averaged over the same points."""
+        bary, weights = TRIANGLE_RULES[self.near_rule]
+        return np.einsum("qj,kjd->kqd", bary, self.interfaces.corners).reshape(-1, 3), weights
+
+    def _row_average(self, field, xp=np):
+        """n_i · (weighted mean of ``field`` (K·Q, 3) over facet i's observation points), (K,)."""
+        weights = self._observation[1]
+        normals = self.interfaces.normals if xp is np else self._facets.normals
+        field = field.reshape(len(normals), len(weights), 3)
+        return xp.einsum("kqd,kd->k", field, normals) if len(weights) == 1 else \
+            xp.einsum("kqd,q,kd->k", field, xp.asarray(weights), normals)
+
     def _far(self, targets, density, kind: str):
         """Point-charge sums at ``targets`` (None: at the centroids, self excluded), numpy."""
         sources, charges = self._point_charges(density)
@@ -90,36 +107,53 @@ class ChargeField:
 
     @functools.cached_property
     def _dense_far(self) -> np.ndarray:
-        """(K, K) float32: n_i·(c_i − c_j) A_j/(4π|c_i − c_j|³), the far field per unit density
-        of facet j's point charge at centroid i; zero on near pairs and the diagonal."""
+        """(K, K) float32: Σ_q w_q n_i·(x_iq − c_j) A_j/(4π|x_iq − c_j|³), the far field per unit
+        density of facet j's point charge averaged over facet i's observation points x_iq; zero
+        on near pairs and the diagonal."""
         from scipy.spatial.distance import cdist
         s = self.interfaces
         c, n = s.centroids, s.normals
-        nc = np.einsum("ki,ki->k", n, c)
+        points, weights = self._observation
+        points = points.reshape(len(c), len(weights), 3)
         weight = s.areas / (4 * np.pi)
         out = np.empty((len(c), len(c)), dtype=np.float32)
         block = max(1, DENSE_BLOCK_PAIRS // len(c))
         for i in range(0, len(c), block):
             rows = slice(i, i + block)
-            # cdist and einsum, not BLAS: a rank-3 product threads badly on busy cores (8-13 s
-            # instead of 3 s for the 15k-facet head under load); this is also faster idle
-            d2 = cdist(c[rows], c, "sqeuclidean")
-            normal = nc[rows, None] - np.einsum("ik,jk->ij", n[rows], c)      # n_i·(c_i − c_j)
-            np.maximum(d2, 1e-20, out=d2)              # 1e-20: the diagonal, zeroed below
-            out[rows] = normal * weight / (d2 * np.sqrt(d2))
+            total = 0.0
+            for q, w in enumerate(weights):
+                x = points[rows, q]
+                # cdist and einsum, not BLAS: a rank-3 product threads badly on busy cores (8-13 s
+                # instead of 3 s for the 15k-facet head under load); this is also faster idle
+                d2 = cdist(x, c, "sqeuclidean")
+                normal = np.einsum("ik,ik->i", n[rows], x)[:, None] - np.einsum("ik,jk->ij", n[rows], c)
+                np.maximum(d2, 1e-20, out=d2)              # 1e-20: the diagonal, zeroed below
+                total = total + w * normal / (d2 * np.sqrt(d2))
+            out[rows] = total * weight
         near = self.near_exact.tocoo()
         out[near.row, near.col] = 0.0
         np.fill_diagonal(out, 0.0)
         return out
 
-    # --- near field: exact integrals ---------------------------------------------------
+    # --- near field: exact integrals (on the backend) ------------------------------------
     @functools.cached_property
-    def _geometry(self):
-        return integrals.facet_geometry(np, self.interfaces.corners)
+    def _facets(self) -> types.SimpleNamespace:
+        """The facets on the backend: corners (K, 3, 3), centroids, sizes, areas, normals, the
+        closed-form geometry (integrals.facet_geometry) and the 6-point rule's points (K, 6, 3)
+        and weights × area (K, 6)."""
+        s, be = self.interfaces, self.be
+        corners = be.asarray(s.corners)
+        bary, weights = INTERMEDIATE_RULE
+        return types.SimpleNamespace(
+            corners=corners, centroids=be.asarray(s.centroids), sizes=be.asarray(s.sizes),
+            areas=be.asarray(s.areas), normals=be.asarray(s.normals),
+            geometry=integrals.facet_geometry(be.xp, corners),
+            rule_points=be.asarray(np.einsum("qj,kjd->kqd", bary, s.corners)),
+            rule_weights=be.asarray(weights * s.areas[:, None]))
 
     def _geometry_of(self, facets):
-        """Rows of the facets' precomputed geometry (normals, tangents, edge normals)."""
-        return tuple(g[facets] for g in self._geometry)
+        """Rows of the facets' precomputed geometry (normals, tangents, edge normals), backend arrays."""
+        return tuple(g[facets] for g in self._facets.geometry)
 
     def _near_pairs(self, points, exclude_self: bool):
         """(point, facet) index pairs closer than intermediate_factor facet sizes, in blocks."""
@@ -138,41 +172,36 @@ class ChargeField:
             if keep.any():
                 yield p[keep] + start, f[keep]
 
-    @functools.cached_property
-    def _rule_sources(self) -> tuple[np.ndarray, np.ndarray]:
-        """The 6-point rule's points (K, 6, 3) m on every facet and their weights × area (K, 6)."""
-        s = self.interfaces
-        bary, weights = INTERMEDIATE_RULE
-        return np.einsum("qj,kjd->kqd", bary, s.corners), weights * s.areas[:, None]
-
-    def _facet_integral(self, targets, f, kind: str) -> np.ndarray:
+    def _facet_integral(self, targets, f, kind: str):
         """∫_Tf (r − r')/|r − r'|³ dS' ((P, 3), kind "field") or ∫_Tf dS'/|r − r'| ((P,),
-        "potential") at ``targets`` (P, 3) for facets ``f`` (P,): exact (closed form) within
-        near_factor sizes of the centroid, the 6-point rule beyond."""
-        s = self.interfaces
-        exact = np.linalg.norm(targets - s.centroids[f], axis=1) < self.near_factor * s.sizes[f]
-        out = np.empty((len(f), 3) if kind == "field" else len(f))
+        "potential") at ``targets`` (P, 3) for facets ``f`` (P,), backend arrays in and out:
+        exact (closed form) within near_factor sizes of the centroid, the 6-point rule beyond."""
+        xp, g = self.be.xp, self._facets
+        exact = xp.linalg.norm(targets - g.centroids[f], axis=1) < self.near_factor * g.sizes[f]
+        out = xp.empty((len(f), 3) if kind == "field" else len(f))
         if exact.any():
             integral = integrals.field if kind == "field" else integrals.potential
-            out[exact] = integral(np, targets[exact], s.corners[f[exact]], self._geometry_of(f[exact]))
+            out[exact] = integral(xp, targets[exact], g.corners[f[exact]], self._geometry_of(f[exact]))
         rest = ~exact
         if rest.any():
-            sources, weights = self._rule_sources
-            d = targets[rest, None] - sources[f[rest]]                                   # (R, 6, 3)
-            r2 = np.einsum("pqd,pqd->pq", d, d)
-            w = weights[f[rest]]
-            out[rest] = (np.einsum("pq,pqd->pd", w / (r2 * np.sqrt(r2)), d) if kind == "field"
-                         else (w / np.sqrt(r2)).sum(axis=1))
+            d = targets[rest, None] - g.rule_points[f[rest]]                             # (R, 6, 3)
+            r2 = xp.einsum("pqd,pqd->pq", d, d)
+            w = g.rule_weights[f[rest]]
+            out[rest] = (xp.einsum("pq,pqd->pd", w / (r2 * xp.sqrt(r2)), d) if kind == "field"
+                         else (w / xp.sqrt(r2)).sum(axis=1))
         return out
 
-    def _near_correction(self, points, p, f, kind: str):
-        """Accurate (exact or 6-point) minus point-charge contribution per unit density for pairs (p, f)."""
-        s = self.interfaces
-        d = points[p] - s.centroids[f]
-        dist = np.linalg.norm(d, axis=1)
-        accurate = self._facet_integral(points[p], f, kind)
-        point = s.areas[f, None] * d / dist[:, None] ** 3 if kind == "field" else s.areas[f] / dist
-        return (accurate - point) / (4 * np.pi)
+    def _near_correction(self, points, p, f, kind: str) -> np.ndarray:
+        """Accurate (exact or 6-point) minus point-charge contribution per unit density for pairs
+        (p, f) of ``points`` (backend array) and facets; p, f numpy; the result numpy."""
+        be, g = self.be, self._facets
+        p, f = be.asarray(p), be.asarray(f)
+        targets = points[p]
+        d = targets - g.centroids[f]
+        dist = be.xp.linalg.norm(d, axis=1)
+        accurate = self._facet_integral(targets, f, kind)
+        point = g.areas[f, None] * d / dist[:, None] ** 3 if kind == "field" else g.areas[f] / dist
+        return be.to_numpy((accurate - point) / (4 * np.pi))
 
     def _pair_rules(self, p, f):
         """How each pair (p, f) is integrated: yields (pair indices, side, barycentric points
@@ -196,25 +225,41 @@ class ChargeField:
 
     def _observed_normal_field(self, p, f) -> np.ndarray:
         """n_p · (facet f's field per unit density averaged over facet p), (P,), by the pairs'
-        rules from _pair_rules."""
-        s = self.interfaces
+        rules from _pair_rules; p, f and the result numpy, the integrals on the backend."""
+        be, g = self.be, self._facets
+        xp = be.xp
         out = np.empty(len(p))
         for pairs, side, bary, weights in self._pair_rules(p, f):
-            step = max(1, CHUNK_PAIRS // len(weights))
+            q = len(weights)
+            bary, weights = be.asarray(bary), be.asarray(weights)
+            step = max(1, CHUNK_PAIRS // q)
             for start in range(0, len(pairs), step):
                 sel = pairs[start:start + step]
-                q = len(weights)
+                ps, fs = be.asarray(p[sel]), be.asarray(f[sel])
                 if side == "observation":
-                    points = np.einsum("qj,pjd->pqd", bary, s.corners[p[sel]]).reshape(-1, 3)
-                    field = self._facet_integral(points, np.repeat(f[sel], q), "field").reshape(len(sel), q, 3)
-                    out[sel] = np.einsum("q,pqd,pd->p", weights, field, s.normals[p[sel]])
+                    points = xp.einsum("qj,pjd->pqd", bary, g.corners[ps]).reshape(-1, 3)
+                    field = self._facet_integral(points, xp.repeat(fs, q), "field").reshape(len(sel), q, 3)
+                    normal = xp.einsum("q,pqd,pd->p", weights, field, g.normals[ps])
                 else:
-                    points = np.einsum("qj,pjd->pqd", bary, s.corners[f[sel]]).reshape(-1, 3)
-                    rows = np.repeat(p[sel], q)
-                    field = integrals.field(np, points, s.corners[rows], self._geometry_of(rows))
-                    flux = np.einsum("pd,pd->p", field, s.normals[rows]).reshape(len(sel), q) @ weights
-                    out[sel] = -flux * s.areas[f[sel]] / s.areas[p[sel]]
+                    points = xp.einsum("qj,pjd->pqd", bary, g.corners[fs]).reshape(-1, 3)
+                    rows = xp.repeat(ps, q)
+                    field = integrals.field(xp, points, g.corners[rows], self._geometry_of(rows))
+                    flux = xp.einsum("pd,pd->p", field, g.normals[rows]).reshape(len(sel), q) @ weights
+                    normal = -flux * g.areas[fs] / g.areas[ps]
+                out[sel] = be.to_numpy(normal)
         return out
+
+    def _point_charge_rows(self, p, f) -> np.ndarray:
+        """What the far field puts in entry (p, f): facet f's point charge per unit density, its
+        normal field averaged over p's observation points, (P,)."""
+        s = self.interfaces
+        points, weights = self._observation
+        points = points.reshape(s.n_facets, len(weights), 3)
+        out = np.zeros(len(p))
+        for q, w in enumerate(weights):
+            d = points[p, q] - s.centroids[f]
+            out += w * np.einsum("pi,pi->p", d, s.normals[p]) / np.linalg.norm(d, axis=1) ** 3
+        return out * s.areas[f] / (4 * np.pi)
 
     @functools.cached_property
     def _near_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -222,13 +267,11 @@ class ChargeField:
         rows, cols, corrections, exact, inner = [], [], [], [], []
         for p, f in self._near_pairs(s.centroids, exclude_self=True):
             normal_exact = self._observed_normal_field(p, f) / (4 * np.pi)
-            d = s.centroids[p] - s.centroids[f]
-            point = s.areas[f, None] * d / np.linalg.norm(d, axis=1)[:, None] ** 3
             rows.append(p)
             cols.append(f)
-            corrections.append(normal_exact - np.einsum("pi,pi->p", point, s.normals[p]) / (4 * np.pi))
+            corrections.append(normal_exact - self._point_charge_rows(p, f))
             exact.append(normal_exact)
-            inner.append(np.linalg.norm(d, axis=1) < self.near_factor * s.sizes[f])
+            inner.append(np.linalg.norm(s.centroids[p] - s.centroids[f], axis=1) < self.near_factor * s.sizes[f])
         shape = (s.n_facets, s.n_facets)
         if not rows:
             return sp.csr_matrix(shape), sp.csr_matrix(shape), sp.csr_matrix(shape)
@@ -263,28 +306,29 @@ class ChargeField:
 
     # --- public evaluations ------------------------------------------------------------
     def normal_field(self, density: np.ndarray) -> np.ndarray:
-        """n·E at every facet centroid (principal value), (K,) V/m, for densities (K,) V/m."""
+        """n·E on every facet (principal value), averaged over its observation points (the near
+        rule's; near_rule 1: at the centroid), (K,) V/m, for densities (K,) V/m."""
         if self.far_field == "dense":
             return self._dense_far @ density.astype(np.float32) + self.near_exact @ density
         if self.far_field == "direct":
             return self._direct_normal_field(density)
-        far = self._far(None, density, "field")
-        return np.einsum("ki,ki->k", far, self.interfaces.normals) + self.near_matrix @ density
+        far = self._far(None if self.near_rule == 1 else self._observation[0], density, "field")
+        return self._row_average(far) + self.near_matrix @ density
 
     @functools.cached_property
     def _direct_arrays(self):
-        """Centroids, normals, areas/(4π) and the near-field correction on the backend."""
+        """Centroids, observation points, areas/(4π) and the near-field correction on the backend."""
         s, be = self.interfaces, self.be
-        return (be.asarray(s.centroids), be.asarray(s.normals), be.asarray(s.areas / (4 * np.pi)),
+        return (be.asarray(s.centroids), be.asarray(self._observation[0]), be.asarray(s.areas / (4 * np.pi)),
                 be.sparse.csr_matrix(self.near_matrix) if be.on_device else self.near_matrix)
 
     def _direct_normal_field(self, density):
-        """n·E at the centroids with the far field summed directly on the backend: the whole
+        """The operator's n·E rows with the far field summed directly on the backend: the whole
         collocation product runs there; numpy in and out (for scipy's GMRES)."""
-        centroids, normals, weights, near = self._direct_arrays
+        centroids, points, weights, near = self._direct_arrays
         rho = self.be.asarray(density)
-        far = direct_sums(centroids, rho * weights, centroids, "field", self.be)
-        return self.be.to_numpy((far * normals).sum(axis=1) + near @ rho)
+        far = direct_sums(centroids, rho * weights, points, "field", self.be)
+        return self.be.to_numpy(self._row_average(far, self.be.xp) + near @ rho)
 
     def field(self, points, density: np.ndarray) -> np.ndarray:
         """E (P, 3) in V/m of the charges at ``points`` (P, 3) m (off the facets)."""
@@ -299,8 +343,9 @@ class ChargeField:
         if points.ndim != 2 or points.shape[1] != 3 or not np.isfinite(points).all():
             raise TmsFieldError(f"points must be finite with shape (P, 3), got shape {points.shape}")
         out = self._far(points, density, kind)
+        on_backend = self.be.asarray(points)
         for p, f in self._near_pairs(points, exclude_self=False):
-            corr = self._near_correction(points, p, f, kind)
+            corr = self._near_correction(on_backend, p, f, kind)
             weight = density[f] if kind == "potential" else density[f, None]
             np.add.at(out, p, weight * corr)
         return out
