@@ -80,18 +80,19 @@ class BEMOptions(_Options):
     near_factor: float = 2.0
     #: pairs from near_factor to this many facet sizes sum the source facet by its 6-point rule
     #: instead of one point charge (solver/bem/charge_field.py; at or below near_factor: none).
-    #: 3-layer sphere, figure-8, 70 mm sphere error at 5.8 / 3.8 / 2.9 mm facets: 0.29 / 0.88 /
-    #: 0.62 % with point charges from 2 sizes on, 0.22 / 0.11 / 0.08 % with this factor 4 (84 mm:
-    #: 0.35 / 0.60 / 0.44 -> 0.31 / 0.13 / 0.08 %); the set-up takes 3-5x longer (98 s instead of
-    #: ~18 s at 83k facets) and the near-field matrices 6-15x the memory
-    #: (validation/results/bem_intermediate.md)
+    #: 3-layer sphere, figure-8, 70 mm sphere error at 5.8 / 3.8 / 2.9 mm facets, with the
+    #: operator of 2026-11-29: 0.29 / 0.88 / 0.62 % with point charges from 2 sizes on, 0.22 /
+    #: 0.11 / 0.08 % with this factor 4 (84 mm: 0.35 / 0.60 / 0.44 -> 0.31 / 0.13 / 0.08 %); the
+    #: set-up takes 3-5x longer (98 s instead of ~18 s at 83k facets) and the near-field matrices
+    #: 6-15x the memory (validation/results/bem_intermediate.md)
     intermediate_factor: float = 4.0
-    #: observation points per facet for the near-field rows of the collocation operator: the exact
-    #: near field averaged over the observation facet (1 = its centroid: plain collocation). On the
-    #: 3-layer sphere (figure-8, 70 mm sphere) 3 points cut the error from 6.87 / 3.91 / 2.22 % to
-    #: 0.50 / 0.40 / 0.29 % at 10 / 8 / 6 mm facets for 1.6-1.9x the near-field set-up
-    #: (validation/results/bem_sphere.md); 6 points gave 0.57 / 0.79 % at 10 / 8 mm for 3.2-4.3x
-    #: (an ad-hoc run, 2026-11-21, not kept as a results file)
+    #: observation points per facet over which each row of the collocation operator is averaged,
+    #: near field (closed forms) and far field (point charges) alike (1 = the centroid: plain
+    #: collocation). On the 3-layer sphere (figure-8, 70 mm sphere) 3 points, near field only,
+    #: cut the error from 6.87 / 3.91 / 2.22 % to 0.50 / 0.40 / 0.29 % at 10 / 8 / 6 mm facets
+    #: for 1.6-1.9x the near-field set-up (validation/results/bem_sphere.md); averaging the far
+    #: field too: 0.26 / 0.35 / 0.18 -> 0.21 / 0.22 / 0.11 % at 5.8 / 3.8 / 2.9 mm for 2x the
+    #: FMM's time per product (validation/results/bem_intermediate.md, session 8)
     near_rule: int = 3
     #: facets sharing a vertex or an edge (near_rule 3 or 6): their near-field entry is the flux
     #: of the source facet's field through the observation facet, integrated as the observation
@@ -99,8 +100,9 @@ class BEMOptions(_Options):
     #: this many times towards the shared corners (solver/bem/charge_field.py). Entry error
     #: against a converged rule, max / median over a sphere's adjacent pairs: 11 / 0.54 % at 0,
     #: 2.7 / 0.14 % at 1, 0.68 / 0.035 % at 2, 0.17 / 0.009 % at 3 (tests/test_bem.py). Four
-    #: spheres 78/79.5/86/92 mm (1.5 mm CSF), 5.8 mm facets, E at 60 mm: 2.15 % with the near
-    #: rule's average for these pairs, 0.08 % with the flux (validation/results/bem_intermediate.md)
+    #: spheres 78/79.5/86/92 mm (1.5 mm CSF), E at 60 mm, 5.8 / 2.9 mm facets: 2.16 / 1.40 % with
+    #: the near rule's 3-point average for these pairs, 0.13 / 0.23 % with the flux and the far
+    #: field averaged as ``near_rule`` says (validation/results/bem_intermediate.md)
     adjacent_level: int = 2
     #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
     #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than

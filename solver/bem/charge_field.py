@@ -9,14 +9,15 @@ the facet's 6-point rule (six point charges). A point charge errs by ~(size/dist
 a facet's field, the 6-point rule by ~(size/distance)⁵: with point charges from 2 sizes on, a
 neighbouring surface a few facet sizes away is summed with an error that does not shrink
 when the facets do (the BEM's error on nested spheres rose under refinement).
-In the collocation operator a near pair's entry is facet j's field averaged over the
-observation facet i (``near_rule`` points on i); for facets sharing a vertex or an edge, whose
-field is log-singular on i there, the same average is the flux of j's field through i,
-computed as i's solid angle seen from points on j (a bounded integrand; see ``_pair_rules``).
-At the collocation points the near part is a precomputed sparse matrix and the far part either
-a precomputed dense matrix (up to ``dense_max_facets`` facets: one BLAS product per iteration)
-or an FMM (fmm3dpy); at other points, blocked direct sums or the FMM, with the near pairs
-integrated on the fly. The settings and the
+Row i of the collocation operator is n_i·E averaged over ``near_rule`` observation points on
+facet i, its near and far parts alike: a near pair's entry is facet j's closed-form field at
+those points, except for facets sharing a vertex or an edge, whose field is log-singular on i
+there: their entry is the same average computed as the flux of j's field through i, i's solid
+angle seen from points on j (a bounded integrand; see ``_pair_rules``). The near part is a
+precomputed sparse matrix (its integrals on the backend: the GPU where there is one) and the
+far part either a precomputed dense matrix (up to ``dense_max_facets`` facets: one BLAS product
+per iteration), an FMM (fmm3dpy) or direct sums on the backend; at other points, blocked direct
+sums or the FMM, with the near pairs integrated on the fly. The settings and the
 measurements behind their defaults are the fields of :class:`~tmsfield.solver.options.BEMOptions`.
 """
 from __future__ import annotations
@@ -55,8 +56,9 @@ class ChargeField:
     (the FMM precision) and ``near_rule`` override single settings. ``far_field``: how the
     collocation operator sums the far field: "dense" (precomputed matrix), "fmm" (fmm3dpy),
     "direct" (tiled direct sums on ``backend``), or "auto" (direct on a GPU, else dense up to
-    ``options.dense_max_facets`` facets, then fmm). The near field at the centroids is built
-    once (on the CPU) and reused for every right-hand side.
+    ``options.dense_max_facets`` facets, then fmm). The operator's near field is built once
+    (its integrals on ``backend``, pairs and sparse matrices on the CPU) and reused for every
+    right-hand side.
     """
 
     def __init__(self, interfaces, *, far_field: str | None = None, near_factor: float | None = None,
