@@ -294,22 +294,17 @@ def _band(b):
 
 DISCUSSION = """\
 Both solvers discretise the same piecewise-flat geometry, so their differences are discretisation
-errors, not geometry. The P2 FEM is expected to be the more accurate one here: its potential is
-quadratic in the tetrahedra (E piecewise linear, L2 error O(h²); 0.1–0.2 % on the 6 mm three-layer
-sphere, validation/results/fem_sphere.md), and refining the volume mesh from {fem_from:.1f} to {fem_to:.1f} mm
-mean edges without touching the surfaces changes the cortex field by only {fem_change} (default mesh vs
-{ref}). The BEM puts one constant charge density on each ~6 mm facet and collocates at the
-centroids, with the exact near-field rows averaged over 3 points of each facet: still a
-first-order scheme for the charges (flat facets, constant densities). Its error here is
-global, not a near-surface sampling effect: the relative difference is {far} at ≥ 10 mm from the
-inner skull, as large as at 2–5 mm ({mid}); only the {n_near} vertices closer than 2 mm are worse
-({near}). Splitting each facet into four (same geometry) brings the BEM towards the FEM:
-all-vertex difference {bem6} → {bem3} (hot region {bem6h} → {bem3h}), a ratio of {ratio:.2f} for
-halving h, i.e. first order; the Richardson extrapolation for first order, 2·E(3 mm) − E(6 mm),
-lands {rich} ({richh} hot) from the FEM reference, i.e. the two solvers converge to the same field.
-The BEM at the 6 mm resolution of these surfaces is therefore the less accurate model, by about
-an order of magnitude in L2 over the cortex ({bem6} vs {fem_change} for the default FEM mesh). By
-the same first-order trend it would need facets of ~{h_match:.1f} mm to match the default P2 mesh.
+errors, not geometry. The P2 FEM's potential is quadratic in the tetrahedra (E piecewise linear,
+L2 error O(h²); 0.1–0.2 % on the 6 mm three-layer sphere, validation/results/fem_sphere.md); refining
+its volume mesh from {fem_from:.1f} to {fem_to:.1f} mm mean edges without touching the surfaces changes
+the cortex field by {fem_change} (default mesh vs {ref}). The BEM puts one constant charge density on
+each facet; each row of its operator is averaged over 3 points of the facet, near and far field alike,
+with the entries of neighbouring facets integrated as fluxes (solver/bem/charge_field.py). Against
+{ref}, the 6 mm BEM differs by {far} at ≥ 10 mm from the inner skull, {mid} at 2–5 mm and {near} for
+the {n_near} vertices closer than 2 mm. Splitting each BEM facet into four (same geometry) moves it
+from {bem6} to {bem3} of the refined FEM (hot region {bem6h} → {bem3h}): a ratio of {ratio:.2f} for
+halving h, observed order {order:.1f}; the first-order Richardson extrapolation 2·E(3 mm) − E(6 mm) lands
+{rich} ({richh} hot) from it. {which}
 For scale: the skull (outer-skull vertices {skull} mm from the inner skull, 5th/50th/95th
 percentile) is thinner than the 6 mm facets, with contrasts κ = +0.93 (brain | bone) and −0.96
 (bone | scalp) on its two faces.\
@@ -389,21 +384,29 @@ def main(argv=None):
 
 
 def discussion(comparisons, ref, skull, edges):
-    """The discussion paragraph with this run's numbers (first placement)."""
+    """The discussion paragraph with this run's numbers (first placement); its comparisons are
+    worded from the numbers."""
     rows = {(c["test"], c["reference"]): c["result"] for c in next(iter(comparisons.values()))}
     pct = lambda v: f"{100 * v:.2f} %"
     b6, b3 = rows[("BEM 6 mm", ref)], rows[("BEM 3 mm", ref)]
     rich = rows[("BEM Richardson", ref)]
     ratio = b6["rel_l2_all"] / b3["rel_l2_all"]
+    order = float(np.log2(ratio))
     fem = rows[("FEM P2", ref)]["rel_l2_all"]
     bands = {b["from_mm"]: b for b in b6["bands"]}
+    if b6["rel_l2_all"] <= fem:
+        which = (f"At these resolutions the 6 mm BEM is closer to {ref} than the default FEM mesh is "
+                 f"({pct(b6['rel_l2_all'])} vs {pct(fem)}).")
+    else:
+        h_match = edges["BEM 6 mm"] * (fem / b6["rel_l2_all"]) ** (1 / order) if order > 0 else float("nan")
+        which = (f"The 6 mm BEM is farther from {ref} than the default FEM mesh ({pct(b6['rel_l2_all'])} vs "
+                 f"{pct(fem)}); at the observed order it would need facets of ~{h_match:.1f} mm to match it.")
     return DISCUSSION.format(skull="/".join(f"{v:.1f}" for v in skull), fem_change=pct(fem), ref=ref,
                              bem6=pct(b6["rel_l2_all"]), bem3=pct(b3["rel_l2_all"]),
-                             bem6h=pct(b6["rel_l2_hot"]), bem3h=pct(b3["rel_l2_hot"]), ratio=ratio,
+                             bem6h=pct(b6["rel_l2_hot"]), bem3h=pct(b3["rel_l2_hot"]), ratio=ratio, order=order,
                              rich=pct(rich["rel_l2_all"]), richh=pct(rich["rel_l2_hot"]),
                              far=pct(bands[10.0]["rel_l2"]), mid=pct(bands[2.0]["rel_l2"]),
-                             near=pct(bands[0.0]["rel_l2"]), n_near=bands[0.0]["n"],
-                             h_match=edges["BEM 3 mm"] * fem / b3["rel_l2_all"],
+                             near=pct(bands[0.0]["rel_l2"]), n_near=bands[0.0]["n"], which=which,
                              fem_from=edges["FEM P2"], fem_to=edges[ref])
 
 
