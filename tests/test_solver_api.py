@@ -88,6 +88,9 @@ def test_bem_options_through_arguments_only_recorded_in_provenance(coarse_sphere
     with pytest.raises(TmsFieldError,
                        match=r"far_field must be one of \('auto', 'dense', 'fmm', 'direct'\), got 'fast'"):
         BEMOptions(far_field="fast")
+    for bad in (-1, 7, 1.5):
+        with pytest.raises(TmsFieldError, match=rf"adjacent_level must be an integer from 0 to 6, got {bad}"):
+            BEMOptions(adjacent_level=bad)
 
 
 def test_no_study_or_benchmark_assigns_module_settings():
