@@ -13,6 +13,8 @@ from ..core.errors import TmsFieldError
 FAR_FIELDS = ("auto", "dense", "fmm", "direct")
 #: observation points per facet available for the BEM's near-field rows (solver/bem/quadrature.py)
 NEAR_RULES = (1, 3, 6)
+#: point charges per facet in the BEM far field (solver/bem/quadrature.TRIANGLE_RULES)
+FAR_CHARGES = (1, 3)
 
 
 class _Options:
@@ -104,6 +106,10 @@ class BEMOptions(_Options):
     #: the near rule's 3-point average for these pairs, 0.13 / 0.23 % with the flux and the far
     #: field averaged as ``near_rule`` says (validation/results/bem_intermediate.md)
     adjacent_level: int = 2
+    #: point charges per facet in the far field (beyond ``intermediate_factor`` sizes): 1 at the
+    #: centroid, or 3 at the 3-point rule's points (they match the facet's second moments: the
+    #: error falls from (size/distance)² to (size/distance)³). MEASUREMENT PENDING
+    far_charges: int = 3
     #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
     #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than
     #: at 1e-6 (0.13 s vs 0.49 s; validation/results/bem_parameters.md (b))
@@ -119,6 +125,7 @@ class BEMOptions(_Options):
     def __post_init__(self):
         check_choice(self.far_field, FAR_FIELDS, "far_field")
         check_choice(self.near_rule, NEAR_RULES, "near_rule")
+        check_choice(self.far_charges, FAR_CHARGES, "far_charges")
         if not (isinstance(self.adjacent_level, int) and 0 <= self.adjacent_level <= 6):
             raise TmsFieldError(f"adjacent_level must be an integer from 0 to 6, got {self.adjacent_level!r}")
         if not 0 < self.tol < 1:

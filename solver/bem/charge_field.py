@@ -2,13 +2,15 @@
 
 A facet j with charge density ρ_j (in V/m: charge per area over ε0) contributes
 E(r) = ρ_j/(4π) ∫_Tj (r − r')/|r − r'|³ dS' and φ(r) = ρ_j/(4π) ∫_Tj dS'/|r − r'|. Far from a
-facet its charge acts as a point charge at the centroid; (point, facet) pairs closer than
+facet its charge acts as ``far_charges`` point charges (1: at the centroid; 3: at the 3-point
+rule's points, which match the facet's second moments); (point, facet) pairs closer than
 ``near_factor`` facet sizes get the exact closed-form integral instead
 (solver/bem/integrals.py), and pairs between ``near_factor`` and ``intermediate_factor`` sizes
-the facet's 6-point rule (six point charges). A point charge errs by ~(size/distance)² of
-a facet's field, the 6-point rule by ~(size/distance)⁵: with point charges from 2 sizes on, a
-neighbouring surface a few facet sizes away is summed with an error that does not shrink
-when the facets do (the BEM's error on nested spheres rose under refinement).
+the facet's 6-point rule (six point charges). One point charge errs by ~(size/distance)² of a
+facet's field, three by ~(size/distance)³, the 6-point rule by ~(size/distance)⁵: with one
+point charge per facet from 2 sizes on, a neighbouring surface a few facet sizes away is summed
+with an error that does not shrink when the facets do (the BEM's error on nested spheres rose
+under refinement).
 Row i of the collocation operator is n_i·E averaged over ``near_rule`` observation points on
 facet i, its near and far parts alike: a near pair's entry is facet j's closed-form field at
 those points, except for facets sharing a vertex or an edge, whose field is log-singular on i
@@ -76,10 +78,31 @@ class ChargeField:
             self.far_field = ("direct" if self.be.name == "gpu" else
                               "dense" if interfaces.n_facets <= options.dense_max_facets else "fmm")
 
-    # --- far field: point charges at the centroids ------------------------------------
+    # --- far field: point charges at the rule points ----------------------------------
+    @functools.cached_property
+    def _charge_rule(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the far field puts each facet's charge: the ``far_charges``-point rule's points
+        on every facet (K, C, 3) m and their weights (C,) (C = 1: the centroid)."""
+        bary, weights = TRIANGLE_RULES[self.options.far_charges]
+        return np.einsum("qj,kjd->kqd", bary, self.interfaces.corners), weights
+
     def _point_charges(self, density):
-        s = self.interfaces
-        return s.centroids, density * s.areas / (4 * np.pi)
+        """The far field's point charges for densities (K,): positions (K·C, 3) m and charges
+        (K·C,) (density × area × rule weight / 4π)."""
+        points, weights = self._charge_rule
+        charges = (density * self.interfaces.areas / (4 * np.pi))[:, None] * weights
+        return points.reshape(-1, 3), charges.ravel()
+
+    def _point_charge_sum(self, xp, charge_points, areas, targets, f, kind: str):
+        """Field ((P, 3), kind "field") or potential ((P,), "potential") per unit density (times
+        4π) of facets ``f``'s point charges at ``targets`` (P, 3): charge_points (K, C, 3) and
+        areas (K,) on the array module ``xp``."""
+        out = 0
+        for k, w in enumerate(self._charge_rule[1]):
+            d = targets - charge_points[f, k]
+            dist = xp.linalg.norm(d, axis=1)
+            out = out + w * (d / dist[:, None] ** 3 if kind == "field" else 1.0 / dist)
+        return out * (areas[f, None] if kind == "field" else areas[f])
 
     @functools.cached_property
     def _observation(self) -> tuple[np.ndarray, np.ndarray]:
@@ -98,44 +121,45 @@ class ChargeField:
             xp.einsum("kqd,q,kd->k", field, xp.asarray(weights), normals)
 
     def _far(self, targets, density, kind: str):
-        """Point-charge sums at ``targets`` (None: at the centroids, self excluded), numpy."""
+        """Point-charge sums at ``targets`` (P, 3) (coincident charges skipped), numpy."""
         sources, charges = self._point_charges(density)
-        direct = self.far_field == "direct" or (targets is not None and
-                                                len(targets) * len(sources) <= self.options.fmm_min_pairs)
+        direct = self.far_field == "direct" or len(targets) * len(sources) <= self.options.fmm_min_pairs
         if not direct:
             return _fmm(sources, charges, targets, kind, self.eps)
         be = self.be if self.far_field == "direct" else get_backend("cpu")
-        return be.to_numpy(direct_sums(sources, charges, sources if targets is None else targets, kind, be))
+        return be.to_numpy(direct_sums(sources, charges, targets, kind, be))
 
     @functools.cached_property
     def _dense_far(self) -> np.ndarray:
-        """(K, K) float32: Σ_q w_q n_i·(x_iq − c_j) A_j/(4π|x_iq − c_j|³), the far field per unit
-        density of facet j's point charge averaged over facet i's observation points x_iq; zero
-        on near pairs and the diagonal."""
+        """(K, K) float32: Σ_q Σ_c w_q w_c n_i·(x_iq − y_jc) A_j/(4π|x_iq − y_jc|³), the far
+        field per unit density of facet j's point charges y_jc averaged over facet i's
+        observation points x_iq; zero on near pairs and the diagonal."""
         from scipy.spatial.distance import cdist
         s = self.interfaces
-        c, n = s.centroids, s.normals
+        n = s.normals
+        charge_points, charge_weights = self._charge_rule
         points, weights = self._observation
-        points = points.reshape(len(c), len(weights), 3)
-        weight = s.areas / (4 * np.pi)
-        out = np.empty((len(c), len(c)), dtype=np.float32)
-        block = max(1, DENSE_BLOCK_PAIRS // len(c))
-        for i in range(0, len(c), block):
+        points = points.reshape(s.n_facets, len(weights), 3)
+        out = np.empty((s.n_facets, s.n_facets), dtype=np.float32)
+        block = max(1, DENSE_BLOCK_PAIRS // s.n_facets)
+        for i in range(0, s.n_facets, block):
             rows = slice(i, i + block)
-            # cdist and einsum, not BLAS: a rank-3 product threads badly on busy cores (8-13 s
-            # instead of 3 s for the 15k-facet head under load); this is also faster idle
-            n_dot_c = np.einsum("ik,jk->ij", n[rows], c)                            # n_i·c_j
-            total = np.zeros_like(n_dot_c)
-            for q, w in enumerate(weights):
-                x = points[rows, q]
-                d3 = cdist(x, c, "sqeuclidean")
-                np.maximum(d3, 1e-20, out=d3)              # 1e-20: the diagonal, zeroed below
-                d3 *= np.sqrt(d3)                                                      # |x_iq − c_j|³
-                normal = np.einsum("ik,ik->i", n[rows], x)[:, None] - n_dot_c        # n_i·(x_iq − c_j)
-                normal *= w
-                normal /= d3
-                total += normal
-            total *= weight
+            total = np.zeros((len(n[rows]), s.n_facets))
+            for c, w_c in enumerate(charge_weights):
+                y = charge_points[:, c]
+                n_dot_y = np.einsum("ik,jk->ij", n[rows], y)                        # n_i·y_jc
+                for q, w_q in enumerate(weights):
+                    # cdist and einsum, not BLAS: a rank-3 product threads badly on busy cores
+                    # (8-13 s instead of 3 s for the 15k-facet head under load)
+                    x = points[rows, q]
+                    d3 = cdist(x, y, "sqeuclidean")
+                    np.maximum(d3, 1e-20, out=d3)         # 1e-20: coincident points (self), zeroed below
+                    d3 *= np.sqrt(d3)                                                # |x_iq − y_jc|³
+                    normal = np.einsum("ik,ik->i", n[rows], x)[:, None] - n_dot_y    # n_i·(x_iq − y_jc)
+                    normal *= w_q * w_c
+                    normal /= d3
+                    total += normal
+            total *= s.areas / (4 * np.pi)
             out[rows] = total
         near = self.near_exact.tocoo()
         out[near.row, near.col] = 0.0
@@ -145,8 +169,8 @@ class ChargeField:
     # --- near field: exact integrals (on the backend) ------------------------------------
     @functools.cached_property
     def _facets(self) -> types.SimpleNamespace:
-        """The facets on the backend: corners (K, 3, 3), centroids, sizes, areas, normals, the
-        closed-form geometry (integrals.facet_geometry) and the 6-point rule's points (K, 6, 3)
+        """The facets on the backend: corners (K, 3, 3), centroids, sizes, areas, normals, the far
+        field's charge points (K, C, 3), the closed-form geometry (integrals.facet_geometry) and the 6-point rule's points (K, 6, 3)
         and weights × area (K, 6)."""
         s, be = self.interfaces, self.be
         corners = be.asarray(s.corners)
@@ -154,6 +178,7 @@ class ChargeField:
         return types.SimpleNamespace(
             corners=corners, centroids=be.asarray(s.centroids), sizes=be.asarray(s.sizes),
             areas=be.asarray(s.areas), normals=be.asarray(s.normals),
+            charge_points=be.asarray(self._charge_rule[0]),
             geometry=integrals.facet_geometry(be.xp, corners),
             rule_points=be.asarray(np.einsum("qj,kjd->kqd", bary, s.corners)),
             rule_weights=be.asarray(weights * s.areas[:, None]))
@@ -204,10 +229,8 @@ class ChargeField:
         be, g = self.be, self._facets
         p, f = be.asarray(p), be.asarray(f)
         targets = points[p]
-        d = targets - g.centroids[f]
-        dist = be.xp.linalg.norm(d, axis=1)
         accurate = self._facet_integral(targets, f, kind)
-        point = g.areas[f, None] * d / dist[:, None] ** 3 if kind == "field" else g.areas[f] / dist
+        point = self._point_charge_sum(be.xp, g.charge_points, g.areas, targets, f, kind)
         return be.to_numpy((accurate - point) / (4 * np.pi))
 
     def _pair_rules(self, p, f):
@@ -257,16 +280,17 @@ class ChargeField:
         return out
 
     def _point_charge_rows(self, p, f) -> np.ndarray:
-        """What the far field puts in entry (p, f): facet f's point charge per unit density, its
-        normal field averaged over p's observation points, (P,)."""
+        """What the far field puts in entry (p, f): facet f's point charges per unit density,
+        their normal field averaged over p's observation points, (P,)."""
         s = self.interfaces
         points, weights = self._observation
         points = points.reshape(s.n_facets, len(weights), 3)
+        charge_points = self._charge_rule[0]
         out = np.zeros(len(p))
         for q, w in enumerate(weights):
-            d = points[p, q] - s.centroids[f]
-            out += w * np.einsum("pi,pi->p", d, s.normals[p]) / np.linalg.norm(d, axis=1) ** 3
-        return out * s.areas[f] / (4 * np.pi)
+            field = self._point_charge_sum(np, charge_points, s.areas, points[p, q], f, "field")
+            out += w * np.einsum("pi,pi->p", field, s.normals[p])
+        return out / (4 * np.pi)
 
     @functools.cached_property
     def _near_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -319,22 +343,25 @@ class ChargeField:
             return self._dense_far @ density.astype(np.float32) + self.near_exact @ density
         if self.far_field == "direct":
             return self._direct_normal_field(density)
-        far = self._far(None if self.near_rule == 1 else self._observation[0], density, "field")
+        far = self._far(self._observation[0], density, "field")
         return self._row_average(far) + self.near_matrix @ density
 
     @functools.cached_property
     def _direct_arrays(self):
-        """Centroids, observation points, areas/(4π) and the near-field correction on the backend."""
+        """Charge points (K·C, 3), observation points, each charge's area × weight/(4π) (K, C)
+        and the near-field correction on the backend."""
         s, be = self.interfaces, self.be
-        return (be.asarray(s.centroids), be.asarray(self._observation[0]), be.asarray(s.areas / (4 * np.pi)),
+        charge_points, weights = self._charge_rule
+        return (be.asarray(charge_points.reshape(-1, 3)), be.asarray(self._observation[0]),
+                be.asarray(s.areas[:, None] * weights / (4 * np.pi)),
                 be.sparse.csr_matrix(self.near_matrix) if be.on_device else self.near_matrix)
 
     def _direct_normal_field(self, density):
         """The operator's n·E rows with the far field summed directly on the backend: the whole
         collocation product runs there; numpy in and out (for scipy's GMRES)."""
-        centroids, points, weights, near = self._direct_arrays
+        charge_points, points, weights, near = self._direct_arrays
         rho = self.be.asarray(density)
-        far = direct_sums(centroids, rho * weights, points, "field", self.be)
+        far = direct_sums(charge_points, (rho[:, None] * weights).ravel(), points, "field", self.be)
         return self.be.to_numpy(self._row_average(far, self.be.xp) + near @ rho)
 
     def field(self, points, density: np.ndarray) -> np.ndarray:
