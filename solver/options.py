@@ -45,9 +45,18 @@ class FEMOptions(_Options):
     #: finds P1 and P2 errors unchanged in their 4th digit for tolerances from 1e-4 to 1e-10;
     #: 1e-8 keeps four orders of margin and saves ~20 % of the iterations of 1e-10
     tol: float = 1e-8
+    #: where the load vector −∫σ∇N·∂A/∂t takes the primary field: "dofs" (its interpolant in the
+    #: element space from the DOF points) or "rule" (the coil's field at the load rule's points,
+    #: 5 per P2 element). P2 on the 3-layer sphere (validation/results/fem_primary_load.md): "rule"
+    #: lowers the shell error by 0-7 % of itself (SimNIBS sphere3.msh, tilted dipole 10 mm above
+    #: the scalp: 0.609 -> 0.565 %; 25 mm above: 0.387 -> 0.371 %; figure-8: 0.308 -> 0.301 %; gmsh
+    #: 6 mm: 0.081 % either way) and takes ~3x the primary-field time (figure-8 on 98k tets:
+    #: 2.2 -> 6.1 s); not worth it by default
+    primary_load: str = "dofs"
 
     def __post_init__(self):
         check_choice(self.order, (1, 2), "order")
+        check_choice(self.primary_load, ("dofs", "rule"), "primary_load")
         if not 0 < self.tol < 1:
             raise TmsFieldError(f"solver tolerance must be in (0, 1), got {self.tol}")
 

@@ -101,6 +101,32 @@ def load_vector(d: Discretisation, dadt):
     return out
 
 
+def load_points(d: Discretisation, corners) -> np.ndarray:
+    """The load rule's points in every element, (M·Q, 3) m, element by element (host arrays):
+    where :func:`load_vector_at_rule` takes ∂A/∂t. ``corners`` (M, 4, 3) m: the elements'
+    vertices."""
+    return np.einsum("qa,mad->mqd", d.element.load_quadrature.points, corners).reshape(-1, 3)
+
+
+def load_vector_at_rule(d: Discretisation, dadt):
+    """Right-hand side −∫ σ∇N_k·∂A/∂t (A), (n_dofs,), from ∂A/∂t (V/m) at the load rule's points
+    (M·Q, 3) (:func:`load_points`; an array of ``d``'s backend) instead of its interpolant: the
+    rule integrates ∇N_k times the actual primary field."""
+    xp = d.be.xp
+    quad = d.element.load_quadrature
+    q = len(quad.weights)
+    ref = xp.asarray(quad.weights[:, None, None] * d.element.dlambda(quad.points))       # (Q, nb, 4)
+    out = xp.zeros(d.n_dofs)
+    for s in range(0, len(d.volumes), CHUNK):
+        sl = slice(s, s + CHUNK)
+        dofs = d.cell_dofs[sl]
+        a = dadt[s * q:(s + len(dofs)) * q].reshape(len(dofs), q, 3)
+        flux_dot_a = xp.einsum("mad,mqd->mqa", _flux(xp, d.sigma[sl], d.grad_lambda[sl]), a)   # σ∇λ_a·a_q
+        local = -xp.einsum("mqa,qka->mk", flux_dot_a, ref) * d.volumes[sl, None]
+        out += xp.bincount(dofs.ravel(), weights=local.ravel(), minlength=d.n_dofs)
+    return out
+
+
 def _per_point(d: Discretisation, elements):
     if elements is None:
         return d.cell_dofs, d.grad_lambda

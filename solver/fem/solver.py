@@ -1,6 +1,7 @@
 """FEMSolver: assemble and precondition once per head, then solve many coil placements."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Mapping
@@ -22,6 +23,21 @@ from .linear import GroundedAMGSolver, SolveInfo
 from .space import FunctionSpace
 
 log = logging.getLogger("tmsfield")
+
+
+@dataclasses.dataclass(frozen=True)
+class PrimaryField:
+    """∂A/∂t (V/m) of one placement where the FEM uses it: at the DOF points ``dofs``
+    (n_dofs, 3; the result's interpolant), at the element centroids ``centroids`` (M, 3; P2
+    reports E there, else None) and at the load rule's points ``rule`` (M·Q, 3; with
+    FEMOptions.primary_load "rule", else None). Fields of coils fired together add."""
+    dofs: np.ndarray
+    centroids: np.ndarray | None
+    rule: np.ndarray | None
+
+    def __add__(self, other: PrimaryField) -> PrimaryField:
+        return PrimaryField(*(None if a is None else a + b for a, b in
+                              ((self.dofs, other.dofs), (self.centroids, other.centroids), (self.rule, other.rule))))
 
 
 class FEMSolver(FieldSolver):
@@ -78,11 +94,11 @@ class FEMSolver(FieldSolver):
         iterations for 2 mm steps, P2 on 49k tetrahedra)."""
         coil, pose, didt = placement_inputs(coil, pose, didt)
         timings = dict(self.timings)
-        dadt, dadt_centroids = self._primary(coil, pose, didt, primary, backend, timings)
+        field = self._primary(coil, pose, didt, primary, backend, timings)
         with timed(timings, "solve"):
             start = None if initial is None else self.be.asarray(initial)
-            phi, info = self.linear.solve(self._load(dadt), x0=start)
-        return self._result(coil, pose, didt, phi, dadt, dadt_centroids, info, timings)
+            phi, info = self.linear.solve(self._load(field), x0=start)
+        return self._result(coil, pose, didt, phi, field, info, timings)
 
     @primary_argument
     def solve_batch(self, coils, poses, *, didt, primary, backend, previous) -> list[FieldResult]:
@@ -94,13 +110,13 @@ class FEMSolver(FieldSolver):
         shared = {}
         with timed(shared, "solve"):
             xp = self.be.xp
-            rhs = xp.stack([self._load(dadt) for dadt, _ in primaries], axis=1)
+            rhs = xp.stack([self._load(field) for field in primaries], axis=1)
             start = (self.linear.projection(rhs, self.be.asarray(np.column_stack([r.unknowns for r in previous])))
                      if previous else None)
             phi, infos = self.linear.solve_block(rhs, x0=start)
         for t in timings:
             t["solve"] = shared["solve"] / len(poses)
-        return [self._result(c, p, didt, phi[:, i], *primaries[i], infos[i], timings[i])
+        return [self._result(c, p, didt, phi[:, i], primaries[i], infos[i], timings[i])
                 for i, (c, p) in enumerate(zip(coils, poses))]
 
     @primary_argument
@@ -116,29 +132,36 @@ class FEMSolver(FieldSolver):
                                 f"{len(poses)} pose(s), {len(didt)} dI/dt value(s)")
         inputs = [placement_inputs(c, p, d) for c, p, d in zip(coils, poses, didt)]
         timings = dict(self.timings)
-        parts = [self._primary(c, p, d, primary, backend, timings) for c, p, d in inputs]
-        dadt, dadt_centroids = sum(a for a, _ in parts), sum(b for _, b in parts)
-        checked_primary(dadt)                   # coils that cancel everywhere: no field to solve for
+        field = functools.reduce(PrimaryField.__add__, [self._primary(c, p, d, primary, backend, timings)
+                                                        for c, p, d in inputs])
+        checked_primary(field.dofs)             # coils that cancel everywhere: no field to solve for
         with timed(timings, "solve"):
-            phi, info = self.linear.solve(self._load(dadt))
-        result = self._result(None, None, tuple(v for _, _, d in inputs for v in d), phi, dadt, dadt_centroids,
-                              info, timings)
+            phi, info = self.linear.solve(self._load(field))
+        result = self._result(None, None, tuple(v for _, _, d in inputs for v in d), phi, field, info, timings)
         result.provenance["coil"] = " + ".join(c.name for c, _, _ in inputs)
         result.provenance["coils"] = [{"coil": c.name, "matsimnibs_mm": p.to_matsimnibs("mm").tolist(),
                                        "didt_A_per_s": list(d)} for c, p, d in inputs]
         return result
 
-    def _primary(self, coil, pose, didt, primary, backend, timings):
-        """∂A/∂t (V/m) at the degrees of freedom (n_dofs, 3) and, for P2, at the centroids (M, 3)."""
+    def _primary(self, coil, pose, didt, primary, backend, timings) -> PrimaryField:
+        """∂A/∂t (V/m) where this solver uses it (see PrimaryField)."""
         backend = self.be if backend is None else backend
+        # P2 reports E at centroids with the exact primary field there: interpolating ∂A/∂t
+        # costs 0.18 % vs 0.14 % shell error on the 49k-tet sphere; for P1 it is immaterial
+        parts = {"dofs": self.space.dof_points, "centroids": self.head.centroids if self.order == 2 else None,
+                 "rule": self._load_points if self.options.primary_load == "rule" else None}
         with timed(timings, "primary field"):
-            # P2 reports E at centroids with the exact primary field there: interpolating ∂A/∂t
-            # costs 0.18 % vs 0.14 % shell error on the 49k-tet sphere; for P1 it is immaterial
-            exact_at = self.head.centroids if self.order == 2 else np.zeros((0, 3))
-            both = coil.dadt(np.vstack([self.space.dof_points, exact_at]), pose, didt=didt, method=primary,
-                             backend=backend)
-        checked_primary(both)
-        return both[:self.space.n_dofs], both[self.space.n_dofs:]
+            used = {k: v for k, v in parts.items() if v is not None}
+            values = coil.dadt(np.vstack(list(used.values())), pose, didt=didt, method=primary, backend=backend)
+        checked_primary(values)
+        ends = np.cumsum([len(v) for v in used.values()])
+        split = dict(zip(used, np.split(values, ends[:-1])))
+        return PrimaryField(split["dofs"], split.get("centroids"), split.get("rule"))
+
+    @functools.cached_property
+    def _load_points(self) -> np.ndarray:
+        """The load rule's points in every element (M·Q, 3) m (FEMOptions.primary_load "rule")."""
+        return assembly.load_points(self.discretisation, self.head.nodes[self.head.tets])
 
     # --- public surface for methods built on the assembled system (optimize/reciprocity) ---
     @property
@@ -168,18 +191,22 @@ class FEMSolver(FieldSolver):
         sigma = self.sigma[idx]
         return -(sigma[:, None] * g if sigma.ndim == 1 else np.einsum("mij,mj->mi", sigma, g))
 
-    def _load(self, dadt):
-        """Load vector (n_dofs,) on the backend of the primary field ∂A/∂t (n_dofs, 3) at the DOFs."""
-        return assembly.load_vector(self.discretisation, self.be.asarray(dadt))
+    def _load(self, field: PrimaryField):
+        """Load vector (n_dofs,) on the backend of the primary field: integrated with ∂A/∂t at
+        the load rule's points where ``field`` has them, else with its interpolant from the DOFs."""
+        if field.rule is not None:
+            return assembly.load_vector_at_rule(self.discretisation, self.be.asarray(field.rule))
+        return assembly.load_vector(self.discretisation, self.be.asarray(field.dofs))
 
-    def _result(self, coil, pose, didt, phi, dadt, dadt_centroids, info, timings) -> FieldResult:
+    def _result(self, coil, pose, didt, phi, field: PrimaryField, info, timings) -> FieldResult:
         """FieldResult of the potential ``phi`` (n_dofs,) on the backend and the primary field
         (numpy) of one placement."""
         head, space, be = self.head, self.space, self.be
+        dadt = field.dofs
         with timed(timings, "E at centroids"):
             centroid = CENTROID.points[0]
             if self.order == 2:
-                E = -be.to_numpy(assembly.gradient_at(self.discretisation, phi, centroid)) - dadt_centroids
+                E = -be.to_numpy(assembly.gradient_at(self.discretisation, phi, centroid)) - field.centroids
             else:
                 E = be.to_numpy(assembly.field_at(self.discretisation, phi, be.asarray(dadt), centroid))
             checked_field(E)
