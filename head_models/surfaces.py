@@ -45,6 +45,15 @@ def boundary_faces(tets: np.ndarray):
     return faces[once], owner[once]
 
 
+def face_ids(tets: np.ndarray) -> np.ndarray:
+    """A number per distinct face, (M, 4): entry [m, f] numbers m's face ``TET_FACES[f]`` (the
+    face opposite local vertex f); a face shared by two tetrahedra has one number in both."""
+    _, _, order, starts = _face_table(tets)
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = np.cumsum(starts) - 1
+    return out.reshape(-1, 4)
+
+
 def tet_faces(tets: np.ndarray, tags: np.ndarray):
     """Classify all tetrahedron faces.
 

@@ -1,6 +1,6 @@
-"""The recovery-based error estimate tracks the true error (analytic sphere field) and is
-reported with P1 results. Effectivity bounds [0.5, 2] are the issue's acceptance band; the
-measured values are 0.99 at 8 and 6 mm (validation/results/error_estimate.md)."""
+"""The FEM error estimates track the true error (analytic sphere field) and are reported with
+P1 (recovery-based) and P2 (hierarchical) results. Effectivity bounds [0.5, 2] are the issue's
+acceptance band; measured values in validation/results/error_estimate.md."""
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +34,49 @@ def test_estimate_is_in_the_summary_and_its_record(p1_result):
     assert record["relative_L2"] == pytest.approx(result.error_estimate.relative, rel=1e-5)
 
 
-def test_p2_results_have_no_estimate_yet(coarse_sphere):
+@pytest.fixture(scope="module")
+def p2_result(coarse_sphere):
+    coil = tf.coils.figure8(model="dipoles", dipole_cell=0.008)
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
-    result = tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles", dipole_cell=0.008), pose, order=2)
+    return tf.simulate(coarse_sphere, coil, pose, order=2, verbose=False), coil, pose
+
+
+def test_p2_estimate_tracks_the_true_error(p2_result):
+    result, coil, pose = p2_result
+    true, per_element = true_error(result, coil, pose)
+    estimate = result.error_estimate
+    assert 0.5 < estimate.relative / true < 2.0, (estimate.relative, true)
+    assert estimate.method.startswith("hierarchical") and estimate.per_element.shape == (result.head.n_tets,)
+    hot = estimate.per_element > np.percentile(estimate.per_element, 90)
+    assert per_element[hot].mean() > 3 * per_element[~hot].mean()
+    assert "estimated error" in result.summary() and "hierarchical" in result.summary()
+
+
+def test_p2_estimate_of_a_discrete_problem_with_a_known_solution():
+    """∂A/∂t = ∇ψ with ψ cubic: the exact potential is −ψ and E = 0 on any mesh, so the true
+    error is ‖E_h‖ with no geometric error; measured effectivity 1.13 at 12 mm (the band of the
+    issue, [0.5, 2])."""
+    from tmsfield.validation.error_estimate import known_solution_study
+    (row,) = known_solution_study((12,))
+    assert 0.5 < row["effectivity"] < 2.0 and row["log_correlation"] > 0.5, row
+
+
+def test_p2_estimate_vanishes_where_the_space_holds_the_solution(coarse_sphere):
+    from tmsfield.solver.fem import assembly
+    from tmsfield.solver.fem.hierarchical_estimate import element_errors
+    from tmsfield.solver.fem.space import FunctionSpace
+    head = coarse_sphere
+    space = FunctionSpace.on(head, 2)
+    x, y, z = (space.dof_points / 0.09).T
+    phi = x * x + y * z - 0.5 * z                                   # a quadratic potential, held exactly
+    dadt = -np.column_stack([2 * x, z, y - 0.5]) / 0.09             # ∂A/∂t = −∇φ: E = 0, no current
+    assert np.abs(element_errors(head, space, head.conductivity(), phi, dadt)).max() < 1e-9
+    d = assembly.Discretisation.on(space, head)
+    assert np.abs(assembly.gradient_at(d, phi, np.full(4, 0.25))).max() > 1   # the test is not trivial
+
+
+def test_bem_results_have_no_estimate(coarse_sphere):
+    pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
+    result = tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles", dipole_cell=0.008), pose, method="bem",
+                         verbose=False)
     assert result.error_estimate is None and "estimated error" not in result.summary()

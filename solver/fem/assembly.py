@@ -47,7 +47,7 @@ class Discretisation:
                    up(head.volumes), None if sigma is None else up(sigma), space.n_dofs)
 
 
-def _flux(xp, sigma, vectors):
+def sigma_times(xp, sigma, vectors):
     """σ·v per element: scalar σ (M,) or tensor σ (M, 3, 3) times vectors (M, …, 3)."""
     if sigma.ndim == 1:
         return sigma.reshape((-1,) + (1,) * (vectors.ndim - 1)) * vectors
@@ -68,7 +68,7 @@ def stiffness(d: Discretisation, ground: int | None = None):
     lam = el.dlambda(quad.points)                                             # (Q, nb, 4)
     ref = xp.asarray(np.einsum("q,qka,qlb->abkl", quad.weights, lam, lam).reshape(16, nb * nb))
     g = d.grad_lambda
-    metric = xp.matmul(_flux(xp, d.sigma, g), g.transpose(0, 2, 1))          # (M, 4, 4)
+    metric = xp.matmul(sigma_times(xp, d.sigma, g), g.transpose(0, 2, 1))          # (M, 4, 4)
     data = ((metric.reshape(-1, 16) @ ref) * d.volumes[:, None]).ravel()
     rows = xp.repeat(d.cell_dofs, nb, axis=1).ravel()
     cols = xp.tile(d.cell_dofs, (1, nb)).ravel()
@@ -95,7 +95,7 @@ def load_vector(d: Discretisation, dadt):
     for s in range(0, len(d.volumes), CHUNK):
         sl = slice(s, s + CHUNK)
         dofs = d.cell_dofs[sl]
-        pairs = xp.matmul(_flux(xp, d.sigma[sl], d.grad_lambda[sl]), dadt[dofs].transpose(0, 2, 1))  # (m, 4, nb)
+        pairs = xp.matmul(sigma_times(xp, d.sigma[sl], d.grad_lambda[sl]), dadt[dofs].transpose(0, 2, 1))  # (m, 4, nb)
         local = -(pairs.reshape(len(dofs), -1) @ ref) * d.volumes[sl, None]
         out += xp.bincount(dofs.ravel(), weights=local.ravel(), minlength=d.n_dofs)
     return out
@@ -121,7 +121,7 @@ def load_vector_at_rule(d: Discretisation, dadt):
         sl = slice(s, s + CHUNK)
         dofs = d.cell_dofs[sl]
         a = dadt[s * q:(s + len(dofs)) * q].reshape(len(dofs), q, 3)
-        flux_dot_a = xp.einsum("mad,mqd->mqa", _flux(xp, d.sigma[sl], d.grad_lambda[sl]), a)   # σ∇λ_a·a_q
+        flux_dot_a = xp.einsum("mad,mqd->mqa", sigma_times(xp, d.sigma[sl], d.grad_lambda[sl]), a)   # σ∇λ_a·a_q
         local = -xp.einsum("mqa,qka->mk", flux_dot_a, ref) * d.volumes[sl, None]
         out += xp.bincount(dofs.ravel(), weights=local.ravel(), minlength=d.n_dofs)
     return out

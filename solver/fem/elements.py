@@ -35,6 +35,13 @@ DEGREE2 = Quadrature(_permutations([0.5854101966249685, 0.1381966011250105, 0.13
 DEGREE3 = Quadrature(np.vstack([np.full((1, 4), 0.25), _permutations([0.5, 1 / 6, 1 / 6, 1 / 6])]),
                      np.array([-0.8] + [0.45] * 4))
 
+#: exact for degree 5 (14 points, all weights positive; Walkington 2000 / Keast-type symmetric rule)
+DEGREE5 = Quadrature(
+    np.vstack([_permutations([0.0455037041256496, 0.0455037041256496, 0.4544962958743504, 0.4544962958743504]),
+               _permutations([0.0927352503108912, 0.0927352503108912, 0.0927352503108912, 0.7217942490673264]),
+               _permutations([0.3108859192633006, 0.3108859192633006, 0.3108859192633006, 0.0673422422100982])]),
+    6 * np.repeat([0.007091003462846911, 0.01224884051939366, 0.01878132095300264], [6, 4, 4]))
+
 
 @dataclasses.dataclass(frozen=True)
 class LagrangeTet:

@@ -1,15 +1,17 @@
-"""A-posteriori error estimate of a finite-element field: recovery-based (Zienkiewicz & Zhu 1987).
+"""A-posteriori error estimates of a finite-element field, one per element and one summary number.
 
-A recovered field E*, more accurate than the solver's own field E_h, estimates E_h's error
-element by element:
+P1: recovery-based (Zienkiewicz & Zhu 1987). A recovered field E*, more accurate than the
+solver's own field E_h, estimates E_h's error element by element:
 
     η_K = ( ∫_K |E* − E_h|² dV / V_K )^½        (V/m, the element's RMS discrepancy),
 
 integrated with the degree-2 tetrahedral rule. E* is the solver's per-tissue patch recovery
-(solver/recovery.py: SPR of the centroid gradients, linear in each element), for P1 fields.
-P2 fields have no estimate yet: their patch-mean recovery is less accurate than the P2 field
-itself (it overestimated the true error 2.3-2.5x on the spheres), and a quadratic patch fit of
-the P2 field at the degree-2 points underestimated it (0.4-0.6x).
+(solver/recovery.py: SPR of the centroid gradients, linear in each element).
+P2: hierarchical basis (solver/fem/hierarchical_estimate.py): the residual of the P2 solution
+tested with the cubic surplus functions, diagonally scaled, gives the error's RMS per element.
+Recovery does not serve P2: the patch-mean recovery is less accurate than the P2 field itself
+(it overestimated the true error 2.3-2.5x on the spheres), and a quadratic patch fit of the P2
+field at the degree-2 points underestimated it (0.4-0.6x).
 
 The summary number is the relative L2 estimate over the brain (the whole head where it has no
 brain tags): (Σ V_K η_K²)^½ / ‖E_h‖. It estimates the error of the solver's own field ("native"
@@ -36,9 +38,10 @@ class ErrorEstimate:
     per_element: np.ndarray
     relative: float
     region: str
+    method: str
 
     def record(self) -> dict:
-        return {"method": "recovery (Zienkiewicz-Zhu)", "relative_L2": round(self.relative, 6),
+        return {"method": self.method, "relative_L2": round(self.relative, 6),
                 "region": self.region, "max_element_V_per_m": round(float(self.per_element.max()), 6)}
 
 
@@ -55,15 +58,33 @@ def recovery_estimate(result) -> ErrorEstimate:
     """The recovery-based estimate of ``result`` (a P1 FEM FieldResult)."""
     head, rule = result.head, DEGREE2
     corners = result.E_corners                                     # E* at the corners, linear inside
-    eta2, norm2 = np.empty(head.n_tets), np.empty(head.n_tets)
+    eta2 = np.empty(head.n_tets)
     for start in range(0, head.n_tets, BLOCK):
         block = np.arange(start, min(start + BLOCK, head.n_tets))
         native = _native_at_rule(result, block)
         recovered = np.einsum("qc,mcd->mqd", rule.points, corners[block])
         eta2[block] = ((recovered - native) ** 2).sum(axis=2) @ rule.weights
-        norm2[block] = (native ** 2).sum(axis=2) @ rule.weights
+    return _estimate(result, np.sqrt(eta2), "recovery (Zienkiewicz-Zhu)")
+
+
+def hierarchical_estimate(result) -> ErrorEstimate:
+    """The hierarchical (Bank–Weiser) estimate of ``result`` (a P2 FEM FieldResult)."""
+    from ..fem.hierarchical_estimate import element_errors
+    from ..fem.space import FunctionSpace
+    eta = element_errors(result.head, FunctionSpace.on(result.head, 2), result.sigma, result.unknowns, result.dadt)
+    return _estimate(result, eta, "hierarchical (Bank-Weiser, cubic surplus)")
+
+
+def _estimate(result, eta, method: str) -> ErrorEstimate:
+    """The ErrorEstimate of per-element errors ``eta`` (M,) V/m: relative to ‖E_h‖ over the brain
+    (the whole head where it has no brain tags)."""
+    head, rule = result.head, DEGREE2
+    norm2 = np.empty(head.n_tets)
+    for start in range(0, head.n_tets, BLOCK):
+        block = np.arange(start, min(start + BLOCK, head.n_tets))
+        norm2[block] = (_native_at_rule(result, block) ** 2).sum(axis=2) @ rule.weights
     brain = np.isin(head.tags, BRAIN_TAGS)
     region = brain if brain.any() else np.ones(head.n_tets, dtype=bool)
     v = head.volumes[region]
-    relative = float(np.sqrt((v * eta2[region]).sum() / (v * norm2[region]).sum()))
-    return ErrorEstimate(np.sqrt(eta2), relative, "brain" if brain.any() else "head")
+    relative = float(np.sqrt((v * eta[region] ** 2).sum() / (v * norm2[region]).sum()))
+    return ErrorEstimate(eta, relative, "brain" if brain.any() else "head", method)

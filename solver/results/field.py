@@ -234,12 +234,13 @@ class FieldResult:
     def error_estimate(self):
         """A-posteriori estimate of this field's error (solver/results/error_estimate.py): an
         :class:`~tmsfield.solver.results.error_estimate.ErrorEstimate` (per-element V/m and the
-        relative L2 estimate over the brain) for P1 finite-element results, None otherwise."""
+        relative L2 estimate over the brain) for finite-element results (P1: recovery-based, P2:
+        hierarchical), None otherwise."""
         settings = self.provenance.get("solver", {})
-        if settings.get("method") != "fem" or settings.get("order") != 1:
+        if settings.get("method") != "fem":
             return None
-        from .error_estimate import recovery_estimate
-        return recovery_estimate(self)
+        from .error_estimate import hierarchical_estimate, recovery_estimate
+        return recovery_estimate(self) if settings.get("order") == 1 else hierarchical_estimate(self)
 
     def summary(self, roi_statistics=()) -> str:
         """Human-readable table of :meth:`statistics`, the half-value depth, the coil placement,
@@ -280,7 +281,7 @@ class FieldResult:
         estimate = self.error_estimate
         if estimate is not None:
             rows.append(f"estimated error {100 * estimate.relative:.2g} % (relative L2 over the {estimate.region}, "
-                        "recovery-based; largest element discrepancy "
+                        f"{estimate.method}; largest element estimate "
                         f"{estimate.per_element.max():.3g} V/m)")
         times = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         settings = self.provenance.get("solver", {})
