@@ -10,11 +10,13 @@ Yserentant 1989, IMPACT 1:3; Bank & Smith 1993, SINUM 30:921), and
 η_K = (∫_K |∇e|² dV / V_K)^½ is the element's RMS error of E in V/m. All integrals are exact for
 the polynomials involved (the degree-5 rule). No face integrals: W is continuous.
 
-Measured effectivity (estimate / true error), validation/results/error_estimate.md: on a
-layered sphere with an exactly known discrete problem (∂A/∂t = ∇ of a cubic, whose potential
-the mesh carries exactly), 1.13 / 1.15 / 1.16 at 12 / 8 / 6 mm edges; the full solve of the
-surplus problem instead of its diagonal gave 1.23-1.24, a Bank–Weiser element-by-element
-estimate 1.67-1.69 (both rejected).
+Measured effectivity (estimate / true error), validation/results/error_estimate.md: 3-layer
+sphere, figure-8, against the analytic field, 1.35 / 1.53 / 1.78 / 1.77 at 10 / 8 / 6 / 4 mm
+edges (per-element log-correlation 0.83-0.84); on the same sphere with an exactly known discrete
+problem (∂A/∂t = ∇ of a cubic, whose potential the mesh carries exactly, no geometric error)
+1.13 / 1.15 / 1.16 at 12 / 8 / 6 mm. Rejected on the way (same known problem): the full solve of
+the surplus problem instead of its diagonal (1.23-1.24) and Bank–Weiser element-by-element
+Neumann problems (1.67-1.69; 1.99-2.54 on the spheres).
 """
 from __future__ import annotations
 
