@@ -67,18 +67,17 @@ def element_errors(head, space, sigma, phi, dadt) -> np.ndarray:
     rule = DEGREE5
     slopes = surplus_dlambda(rule.points)                                                         # (Q, 10, 4)
     reference = np.einsum("q,qka,qlb->abkl", rule.weights, slopes, slopes).reshape(16, 100)
+    weighted_slopes = rule.weights[:, None, None] * slopes
     residual, diagonal = np.empty((head.n_tets, 10)), np.empty((head.n_tets, 10))
     for start in range(0, head.n_tets, BLOCK):
         b = np.arange(start, min(start + BLOCK, head.n_tets))
         g, vol = head.basis_gradients[b], head.volumes[b]
         metric = np.matmul(g, assembly.sigma_times(np, sigma[b], g).transpose(0, 2, 1))     # ∇λ_a·σ∇λ_b
         diagonal[b] = vol[:, None] * np.einsum("mab,abkk->mk", metric, reference.reshape(4, 4, 10, 10))
-        elements = np.repeat(b, len(rule.weights))
-        lam = np.tile(rule.points, (len(b), 1))
-        field = assembly.field_at(d, phi, dadt, lam, elements).reshape(len(b), -1, 3)       # E_h = −F_h/σ
-        flux = -assembly.sigma_times(np, sigma[b], field)                                     # F_h (m, Q, 3)
-        gradients = np.einsum("qka,mad->mqkd", slopes, g)                                     # ∇ψ_k (m, Q, 10, 3)
-        residual[b] = -vol[:, None] * np.einsum("q,mqd,mqkd->mk", rule.weights, flux, gradients)
+        residual[b] = 0.0
+        for lam, weighted in zip(rule.points, weighted_slopes):
+            flux = -assembly.sigma_times(np, sigma[b], assembly.field_at(d, phi, dadt, lam, b))   # F_h (m, 3)
+            residual[b] -= vol[:, None] * np.einsum("md,mad,ka->mk", flux, g, weighted)          # −∫F_h·∇ψ_k
     n_functions = int(functions.max()) + 1
     r = np.bincount(functions.ravel(), (signs * residual).ravel(), minlength=n_functions)
     a = np.bincount(functions.ravel(), diagonal.ravel(), minlength=n_functions)
