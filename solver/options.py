@@ -90,13 +90,14 @@ class BEMOptions(_Options):
     #: the ILU (validation/results/bem_parameters.md (a), (d))
     near_factor: float = 2.0
     #: pairs from near_factor to this many facet sizes sum the source facet by its 6-point rule
-    #: instead of one point charge (solver/bem/charge_field.py; at or below near_factor: none).
-    #: 3-layer sphere, figure-8, 70 mm sphere error at 5.8 / 3.8 / 2.9 mm facets, with the
-    #: operator of 2026-11-29: 0.29 / 0.88 / 0.62 % with point charges from 2 sizes on, 0.22 /
-    #: 0.11 / 0.08 % with this factor 4 (84 mm: 0.35 / 0.60 / 0.44 -> 0.31 / 0.13 / 0.08 %); the
-    #: set-up takes 3-5x longer (98 s instead of ~18 s at 83k facets) and the near-field matrices
-    #: 6-15x the memory (validation/results/bem_intermediate.md)
-    intermediate_factor: float = 4.0
+    #: instead of the far field's point charges (solver/bem/charge_field.py; at or below
+    #: near_factor: none, the default). It mattered with one point charge per facet (3-layer
+    #: sphere, figure-8, 70 mm, 5.8 / 3.8 / 2.9 mm facets: 0.29 / 0.88 / 0.62 % without, 0.22 /
+    #: 0.11 / 0.08 % with a factor 4); with ``far_charges`` 3 it changes the error by less than
+    #: ±0.015 percentage points on five sphere sets at 5.8-2.9 mm (smaller at 3.8 and 2.9 mm
+    #: without it) for 2-3x the set-up and 5-7x the near-field memory
+    #: (validation/results/bem_intermediate.md, session 9)
+    intermediate_factor: float = 2.0
     #: observation points per facet over which each row of the collocation operator is averaged,
     #: near field (closed forms) and far field (point charges) alike (1 = the centroid: plain
     #: collocation). On the 3-layer sphere (figure-8, 70 mm sphere) 3 points, near field only,
@@ -117,7 +118,12 @@ class BEMOptions(_Options):
     adjacent_level: int = 2
     #: point charges per facet in the far field (beyond ``intermediate_factor`` sizes): 1 at the
     #: centroid, or 3 at the 3-point rule's points (they match the facet's second moments: the
-    #: error falls from (size/distance)² to (size/distance)³). MEASUREMENT PENDING
+    #: error falls from (size/distance)² to (size/distance)³; operator error at 2 sizes 49-58x
+    #: smaller, tests/test_bem.py). Nested spheres, E at 60 mm against the analytic field, 5.8 /
+    #: 3.8 / 2.9 mm facets: 5-6 mm layers 0.271 / 0.653 / 0.172 % with 1 charge, 0.087 / 0.034 /
+    #: 0.024 % with 3; 1 mm CSF 0.116 / – / 0.245 % -> 0.119 / 0.041 / 0.030 %: convergence
+    #: monotone on all five sets (validation/results/bem_intermediate.md, session 9). The FMM
+    #: and direct sums take ~1.5-2x longer per product, the dense matrix 3x longer to fill
     far_charges: int = 3
     #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
     #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than

@@ -57,7 +57,7 @@ def test_fem_options_are_recorded_and_keywords_override_them(coarse_sphere, fem_
     assert solver.order == 1 and solver.linear.tol == 1e-6
     assert FEMSolver(coarse_sphere, options=FEMOptions(order=1), tol=1e-7).options == FEMOptions(order=1, tol=1e-7)
     res = solver.solve(COIL, _pose(coarse_sphere))
-    assert res.provenance["solver"]["options"] == {"order": 1, "tol": 1e-6}
+    assert res.provenance["solver"]["options"] == {"order": 1, "tol": 1e-6, "primary_load": "dofs"}
     with pytest.raises(TmsFieldError, match=r"order must be one of \(1, 2\), got 3"):
         FEMOptions(order=3)
     with pytest.raises(TypeError, match="must be a FEMOptions"):
@@ -77,7 +77,7 @@ def test_bem_options_through_arguments_only_recorded_in_provenance(coarse_sphere
     assert solver.charges.near_rule == 1
     assert _constants(bem_solver, charge_field, tf.solver.options) == before
     assert BEMOptions() == BEMOptions(tol=1e-6, restart=100, max_iterations=1000, near_factor=2.0, near_rule=3,
-                                      intermediate_factor=4.0, fmm_eps=1e-3, far_field="auto")
+                                      intermediate_factor=2.0, far_charges=3, fmm_eps=1e-3, far_field="auto")
     # the keyword arguments of old still work and override the options
     assert BEMSolver(coarse_sphere, options=options, tol=1e-5).options == options.replace(tol=1e-5)
     # GMRES settings on the same prepared operator
@@ -91,6 +91,10 @@ def test_bem_options_through_arguments_only_recorded_in_provenance(coarse_sphere
     for bad in (-1, 7, 1.5):
         with pytest.raises(TmsFieldError, match=rf"adjacent_level must be an integer from 0 to 6, got {bad}"):
             BEMOptions(adjacent_level=bad)
+    with pytest.raises(TmsFieldError, match=r"far_charges must be one of \(1, 3\), got 2"):
+        BEMOptions(far_charges=2)
+    with pytest.raises(TmsFieldError, match=r"primary_load must be one of \('dofs', 'rule'\), got 'quadrature'"):
+        FEMOptions(primary_load="quadrature")
 
 
 def test_no_study_or_benchmark_assigns_module_settings():

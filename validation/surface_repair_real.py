@@ -9,7 +9,7 @@ percentile and minimum over the inner surface's vertices of the distance inside 
 surface), the vertices moved, the largest and mean move, the time, and whether
 ``from_surfaces`` tetrahedralises the result. The field check: the BEM (default settings,
 figure-8, first placement of validation/bem_fem_head.py) on the original and on the repaired
-surfaces, |E| compared on the cortex vertices (relative L2 difference), so that the cost of a
+surfaces, E compared on the cortex vertices (relative L2 difference), so that the cost of a
 repair in field terms is on record.
 """
 from __future__ import annotations
@@ -54,17 +54,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     surfaces, cortex = load(args.data)
     name, (pose, where) = next(iter(placements(tf.head_models.from_surfaces(surfaces, tags=TAGS), cortex).items()))
-    reference = np.linalg.norm(cortex_field(surfaces, pose, cortex), axis=1)
+    reference = cortex_field(surfaces, pose, cortex)
     before = gaps(surfaces)
     lines = ["# repair_surfaces on a real surface set (Wakeman & Henson subject 1, 3 shells)", "",
              f"`python -m tmsfield.validation.surface_repair_real` — {platform.machine()}, 2-core VM, Python "
              f"{platform.python_version()}. Gap = how far a surface's vertices lie inside the next surface "
              "(1st percentile / minimum). Field: BEM (default settings), figure-8, placement "
-             f"'{name}' ({where}), |E| on the {len(cortex)} cortex vertices, repaired vs original surfaces.", "",
+             f"'{name}' ({where}), E on the {len(cortex)} cortex vertices, repaired vs original surfaces "
+             "(relative L2).", "",
              "As delivered: " + "; ".join(f"{SURFACE_NAMES[i]} inside {SURFACE_NAMES[i + 1]} by "
                                           f"{1e3 * p:.2f} / {1e3 * m:.2f} mm" for i, (p, m) in enumerate(before)), "",
              "| min_gap (mm) | surface | vertices moved | largest move (mm) | mean move (mm) | gap after (mm) | "
-             "repair (s) | tetrahedralised | cortex |E| change |", "|" + "---|" * 9]
+             "repair (s) | tetrahedralised | cortex E change |", "|" + "---|" * 9]
     for gap in GAPS_MM:
         t0 = time.perf_counter()
         repaired, reports = repair_surfaces(surfaces, min_gap=1e-3 * gap)
@@ -74,7 +75,7 @@ def main(argv=None):
             meshed = f"yes ({head.n_tets} tets)"
         except tf.TmsFieldError as error:
             meshed = f"no: {error}"
-        change = relative_l2(np.linalg.norm(cortex_field(repaired, pose, cortex), axis=1), reference)
+        change = relative_l2(cortex_field(repaired, pose, cortex), reference)
         after = gaps(repaired)
         for report in reports[:-1]:
             p, m = after[report.surface]
