@@ -68,11 +68,11 @@ def recovery_estimate(result) -> ErrorEstimate:
 
 
 def hierarchical_estimate(result) -> ErrorEstimate:
-    """The hierarchical (Bank–Weiser) estimate of ``result`` (a P2 FEM FieldResult)."""
+    """The hierarchical-basis estimate of ``result`` (a P2 FEM FieldResult)."""
     from ..fem.hierarchical_estimate import element_errors
     from ..fem.space import FunctionSpace
     eta = element_errors(result.head, FunctionSpace.on(result.head, 2), result.sigma, result.unknowns, result.dadt)
-    return _estimate(result, eta, "hierarchical (Bank-Weiser, cubic surplus)")
+    return _estimate(result, eta, "hierarchical basis (cubic surplus, diagonally scaled)")
 
 
 def _estimate(result, eta, method: str) -> ErrorEstimate:
