@@ -170,8 +170,8 @@ class ChargeField:
     @functools.cached_property
     def _facets(self) -> types.SimpleNamespace:
         """The facets on the backend: corners (K, 3, 3), centroids, sizes, areas, normals, the far
-        field's charge points (K, C, 3), the closed-form geometry (integrals.facet_geometry) and the 6-point rule's points (K, 6, 3)
-        and weights × area (K, 6)."""
+        field's charge points (K, C, 3), the closed-form geometry (integrals.facet_geometry) and the
+        6-point rule's points (K, 6, 3) and weights × area (K, 6)."""
         s, be = self.interfaces, self.be
         corners = be.asarray(s.corners)
         bary, weights = INTERMEDIATE_RULE
