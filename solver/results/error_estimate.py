@@ -58,31 +58,34 @@ def recovery_estimate(result) -> ErrorEstimate:
     """The recovery-based estimate of ``result`` (a P1 FEM FieldResult)."""
     head, rule = result.head, DEGREE2
     corners = result.E_corners                                     # E* at the corners, linear inside
-    eta2 = np.empty(head.n_tets)
+    eta2, norm2 = np.empty(head.n_tets), np.empty(head.n_tets)
     for start in range(0, head.n_tets, BLOCK):
         block = np.arange(start, min(start + BLOCK, head.n_tets))
         native = _native_at_rule(result, block)
         recovered = np.einsum("qc,mcd->mqd", rule.points, corners[block])
         eta2[block] = ((recovered - native) ** 2).sum(axis=2) @ rule.weights
-    return _estimate(result, np.sqrt(eta2), "recovery (Zienkiewicz-Zhu)")
+        norm2[block] = (native ** 2).sum(axis=2) @ rule.weights
+    return _estimate(result, np.sqrt(eta2), norm2, "recovery (Zienkiewicz-Zhu)")
 
 
 def hierarchical_estimate(result) -> ErrorEstimate:
     """The hierarchical-basis estimate of ``result`` (a P2 FEM FieldResult)."""
     from ..fem.hierarchical_estimate import element_errors
     from ..fem.space import FunctionSpace
-    eta = element_errors(result.head, FunctionSpace.on(result.head, 2), result.sigma, result.unknowns, result.dadt)
-    return _estimate(result, eta, "hierarchical basis (cubic surplus, diagonally scaled)")
-
-
-def _estimate(result, eta, method: str) -> ErrorEstimate:
-    """The ErrorEstimate of per-element errors ``eta`` (M,) V/m: relative to ‖E_h‖ over the brain
-    (the whole head where it has no brain tags)."""
     head, rule = result.head, DEGREE2
+    eta = element_errors(head, FunctionSpace.on(head, 2), result.sigma, result.unknowns, result.dadt)
     norm2 = np.empty(head.n_tets)
     for start in range(0, head.n_tets, BLOCK):
         block = np.arange(start, min(start + BLOCK, head.n_tets))
         norm2[block] = (_native_at_rule(result, block) ** 2).sum(axis=2) @ rule.weights
+    return _estimate(result, eta, norm2, "hierarchical basis (cubic surplus, diagonally scaled)")
+
+
+def _estimate(result, eta, norm2, method: str) -> ErrorEstimate:
+    """The ErrorEstimate of per-element errors ``eta`` (M,) V/m, relative to the field's norm
+    (``norm2`` (M,): mean |E_h|² per element) over the brain (the whole head where it has no
+    brain tags)."""
+    head = result.head
     brain = np.isin(head.tags, BRAIN_TAGS)
     region = brain if brain.any() else np.ones(head.n_tets, dtype=bool)
     v = head.volumes[region]
