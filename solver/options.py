@@ -95,7 +95,7 @@ class BEMOptions(_Options):
     #: sphere, figure-8, 70 mm, 5.8 / 3.8 / 2.9 mm facets: 0.29 / 0.88 / 0.62 % without, 0.22 /
     #: 0.11 / 0.08 % with a factor 4); with ``far_charges`` 3 it changes the error by less than
     #: ±0.015 percentage points on five sphere sets at 5.8-2.9 mm (smaller at 3.8 and 2.9 mm
-    #: without it) for 2-3x the set-up and 5-7x the near-field memory
+    #: without it) for 2-3.5x the set-up and 5-7x the near-field memory
     #: (validation/results/bem_intermediate.md, session 9)
     intermediate_factor: float = 2.0
     #: observation points per facet over which each row of the collocation operator is averaged,
@@ -123,7 +123,8 @@ class BEMOptions(_Options):
     #: 3.8 / 2.9 mm facets: 5-6 mm layers 0.271 / 0.653 / 0.172 % with 1 charge, 0.087 / 0.034 /
     #: 0.024 % with 3; 1 mm CSF 0.116 / – / 0.245 % -> 0.119 / 0.041 / 0.030 %: convergence
     #: monotone on all five sets (validation/results/bem_intermediate.md, session 9). The FMM
-    #: and direct sums take ~1.5-2x longer per product, the dense matrix 3x longer to fill
+    #: and direct sums take ~1.5-2x longer per product, the dense matrix 2x longer to fill
+    #: (15k-facet head: 7.1 -> 14.2 s, benchmarks/results/bem.md)
     far_charges: int = 3
     #: fmm3dpy precision: the solution moves by 7e-5 relative against the dense far field at eps
     #: 1e-3 (8 mm sphere), far below the discretisation error, and one product is 4x faster than

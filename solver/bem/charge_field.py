@@ -38,8 +38,9 @@ from ..options import BEMOptions
 from . import integrals
 from .quadrature import TRIANGLE_RULES, graded_rule
 
-#: the rule summing a facet's field between near_factor and intermediate_factor sizes (degree 4)
-INTERMEDIATE_RULE = TRIANGLE_RULES[6]
+#: points of the rule summing a facet's field between near_factor and intermediate_factor sizes
+#: (TRIANGLE_RULES, degree 4)
+INTERMEDIATE_POINTS = 6
 
 #: pairs per block in direct sums and exact near-field integrals (bounds memory to ~100 MB)
 CHUNK_PAIRS = 1 << 20
@@ -83,7 +84,12 @@ class ChargeField:
     def _charge_rule(self) -> tuple[np.ndarray, np.ndarray]:
         """Where the far field puts each facet's charge: the ``far_charges``-point rule's points
         on every facet (K, C, 3) m and their weights (C,) (C = 1: the centroid)."""
-        bary, weights = TRIANGLE_RULES[self.options.far_charges]
+        return self._rule_on_facets(self.options.far_charges)
+
+    def _rule_on_facets(self, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n_points``-point triangle rule's points on every facet (K, Q, 3) m, and its
+        weights (Q,)."""
+        bary, weights = TRIANGLE_RULES[n_points]
         return np.einsum("qj,kjd->kqd", bary, self.interfaces.corners), weights
 
     def _point_charges(self, density):
@@ -109,8 +115,8 @@ class ChargeField:
         """Where each row of the collocation operator is taken: the near rule's points on every
         facet (K·Q, 3) m, facet by facet, and their weights (Q,) (Q = 1: the centroids). Near
         and far parts of a row are averaged over the same points."""
-        bary, weights = TRIANGLE_RULES[self.near_rule]
-        return np.einsum("qj,kjd->kqd", bary, self.interfaces.corners).reshape(-1, 3), weights
+        points, weights = self._rule_on_facets(self.near_rule)
+        return points.reshape(-1, 3), weights
 
     def _row_average(self, field, xp=np):
         """n_i · (weighted mean of ``field`` (K·Q, 3) over facet i's observation points), (K,)."""
@@ -174,13 +180,13 @@ class ChargeField:
         6-point rule's points (K, 6, 3) and weights × area (K, 6)."""
         s, be = self.interfaces, self.be
         corners = be.asarray(s.corners)
-        bary, weights = INTERMEDIATE_RULE
+        rule_points, weights = self._rule_on_facets(INTERMEDIATE_POINTS)
         return types.SimpleNamespace(
             corners=corners, centroids=be.asarray(s.centroids), sizes=be.asarray(s.sizes),
             areas=be.asarray(s.areas), normals=be.asarray(s.normals),
             charge_points=be.asarray(self._charge_rule[0]),
             geometry=integrals.facet_geometry(be.xp, corners),
-            rule_points=be.asarray(np.einsum("qj,kjd->kqd", bary, s.corners)),
+            rule_points=be.asarray(rule_points),
             rule_weights=be.asarray(weights * s.areas[:, None]))
 
     def _geometry_of(self, facets):
