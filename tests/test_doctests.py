@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["tmsfield.coils.shell", "tmsfield.coils.deformation", "tmsfield.core.aabb", "tmsfield.core.optional"]
+MODULES = ["tmsfield.coils.shell", "tmsfield.coils.deformation", "tmsfield.core.aabb", "tmsfield.core.optional",
+           "tmsfield.head_models.surface_refine"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -60,8 +60,25 @@ def test_p2_estimate_vanishes_where_the_space_holds_the_solution(coarse_sphere):
     assert np.abs(assembly.gradient_at(d, phi, np.full(4, 0.25))).max() > 1   # the test is not trivial
 
 
-def test_bem_results_have_no_estimate(coarse_sphere):
+def test_bem_estimate_tracks_the_true_error_and_survives_a_save(coarse_sphere, tmp_path):
+    """BEM: the field of the charge variation the constant charges miss, per element, against the
+    analytic field inside the innermost compartment up to 1 mm below its surface (where a head's
+    brain lies); the issue's band [0.5, 2] (measured 1.59 here, 0.65-3.7 on finer spheres: the
+    estimate does not see the flat facets' departure from the sphere; elements between the
+    surfaces 0.25-0.29: validation/results/bem_error_estimate.md)."""
+    coil = tf.coils.figure8(model="dipoles", dipole_cell=0.008)
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
-    result = tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles", dipole_cell=0.008), pose, method="bem",
-                         verbose=False)
-    assert result.error_estimate is None and "estimated error" not in result.summary()
+    result = tf.simulate(coarse_sphere, coil, pose, method="bem", verbose=False)
+    _, per_element = true_error(result, coil, pose)
+    estimate = result.error_estimate
+    inner = np.linalg.norm(result.head.centroids, axis=1) < 0.084            # innermost sphere: 85 mm
+    weights = result.head.volumes[inner]
+    true = np.sqrt((weights * per_element[inner] ** 2).sum() / (weights * (result.E[inner] ** 2).sum(axis=1)).sum())
+    estimated = np.sqrt((weights * estimate.per_element[inner] ** 2).sum()
+                        / (weights * (result.E[inner] ** 2).sum(axis=1)).sum())
+    assert 0.5 < estimated / true < 2.0, (estimated, true)
+    assert estimate.method.startswith("charge recovery") and estimate.per_element.shape == (result.head.n_tets,)
+    assert f"estimated error {100 * estimate.relative:.2g} %" in result.summary()
+    result.save(tmp_path / "bem.npz")
+    loaded = tf.load_result(tmp_path / "bem.npz")
+    assert loaded.error_estimate.relative == pytest.approx(estimate.relative, rel=1e-9)

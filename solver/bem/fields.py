@@ -25,6 +25,13 @@ class BEMField:
         (K,) and ``dadt`` a callable points → ∂A/∂t (element and bary unused: pointwise)."""
         return self.charges.field(points, density) - dadt(points)
 
+    def estimate(self, density, result):
+        """The error estimate (an ErrorEstimate) of ``result``, a FieldResult of the charges
+        ``density`` (K,) V/m (solver/results/error_estimate.charge_estimate)."""
+        from ..results.error_estimate import charge_estimate
+        from .error_estimate import ChargeErrorField
+        return charge_estimate(result, ChargeErrorField(self.charges, density))
+
     @functools.cached_property
     def recovery(self) -> PatchRecovery:
         """Patch-recovery weights for this mesh, built on first use."""

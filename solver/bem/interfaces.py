@@ -72,6 +72,16 @@ class Interfaces:
         return cls(np.vstack(vertices), np.vstack(triangles), tag_in, tag_out, table[tag_in], table[tag_out],
                    name=name)
 
+    def refined(self, marked: np.ndarray, project=None) -> tuple[Interfaces, np.ndarray]:
+        """These interfaces with the ``marked`` (K,) facets split in four and the closure that keeps
+        the surfaces conforming (head_models/surface_refine.py); children keep their parent's tags
+        and conductivities. ``project``: optional callable moving new vertices (n, 3) m onto the
+        smooth surfaces (None: they stay on the flat facets). Returns (Interfaces, parent (K',))."""
+        from ...head_models.surface_refine import refine_triangles
+        vertices, triangles, parent = refine_triangles(self.vertices, self.triangles, marked, project)
+        return Interfaces(vertices, triangles, self.tag_in[parent], self.tag_out[parent], self.sigma_in[parent],
+                          self.sigma_out[parent], name=self.name), parent
+
     # --- geometry ---------------------------------------------------------------------
     @property
     def n_facets(self) -> int:

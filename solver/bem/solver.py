@@ -200,7 +200,8 @@ class BEMSolver(FieldSolver):
         return FieldResult(head=head, E=E, recover=functools.partial(self.fields.recover, E),
                            native=functools.partial(self.fields.native, density, dadt), interpolation="native",
                            phi=phi, dadt=dadt_centroids, unknowns=density, sigma=head.conductivity(self.conductivities),
-                           pose=pose, coil=coil, didt=didt, provenance=provenance, timings=timings)
+                           pose=pose, coil=coil, didt=didt, provenance=provenance, timings=timings,
+                           estimator=functools.partial(self.fields.estimate, density))
 
     @functools.cached_property
     def fields(self) -> BEMField:

@@ -14,6 +14,7 @@ from ...core.progress import timed
 from ...head_models.tissues import check_tensors
 from ..base import FieldSolver, checked_field, checked_primary, placement_inputs, primary_argument
 from ..options import FEMOptions
+from ..results.error_estimate import fem_estimator
 from ..results.field import FieldResult
 from ..results.provenance import base_provenance
 from . import assembly
@@ -225,7 +226,7 @@ class FEMSolver(FieldSolver):
                            interpolation="native" if self.order == 2 else "recovered",
                            phi=phi[:head.n_nodes], dadt=dadt, unknowns=phi, sigma=self.sigma, pose=pose, coil=coil,
                            didt=tuple(float(v) for v in np.atleast_1d(didt)),
-                           provenance=provenance, timings=timings)
+                           provenance=provenance, timings=timings, estimator=fem_estimator(self.order))
 
     @functools.cached_property
     def fields(self) -> FEMField:

@@ -13,6 +13,9 @@ Recovery does not serve P2: the patch-mean recovery is less accurate than the P2
 (it overestimated the true error 2.3-2.5x on the spheres), and a quadratic patch fit of the P2
 field at the degree-2 points underestimated it (0.4-0.6x).
 
+BEM: the field E_δ of the charge variation the constant facet charges miss, at each element's
+centroid (solver/bem/error_estimate.py: the charges' own recovery).
+
 The summary number is the relative L2 estimate over the brain (the whole head where it has no
 brain tags): (Σ V_K η_K²)^½ / ‖E_h‖. It estimates the error of the solver's own field ("native"
 sampling). How well it tracks the true error is measured on spheres against the analytic field
@@ -79,6 +82,19 @@ def hierarchical_estimate(result) -> ErrorEstimate:
         block = np.arange(start, min(start + BLOCK, head.n_tets))
         norm2[block] = (_native_at_rule(result, block) ** 2).sum(axis=2) @ rule.weights
     return _estimate(result, eta, norm2, "hierarchical basis (cubic surplus, diagonally scaled)")
+
+
+def fem_estimator(order: int):
+    """The estimate of an order-``order`` FEM result: recovery (P1) or hierarchical (P2)."""
+    return recovery_estimate if order == 1 else hierarchical_estimate
+
+
+def charge_estimate(result, error_field) -> ErrorEstimate:
+    """The estimate of a BEM FieldResult: per element |E_δ| at its centroid, E_δ the field of the
+    charge variation the constant facet charges miss (``error_field``, a
+    :class:`~tmsfield.solver.bem.error_estimate.ChargeErrorField`)."""
+    eta = np.linalg.norm(error_field.field(result.head.centroids), axis=1)
+    return _estimate(result, eta, (result.E ** 2).sum(axis=1), "charge recovery (linear charge variation)")
 
 
 def _estimate(result, eta, norm2, method: str) -> ErrorEstimate:

@@ -52,6 +52,8 @@ class FieldResult:
     pose : the CoilPose (or None).                 coil : the Coil solved for (or None).
     didt : coil dI/dt (A/s), per stimulator.
     provenance : versions, inputs and solver settings.  timings : seconds per stage.
+    estimator : callable result → ErrorEstimate, the solver's a-posteriori error estimate
+        (solver/results/error_estimate.py), run on first use of :attr:`error_estimate`; None: none.
     """
     head: object
     E: np.ndarray
@@ -67,6 +69,7 @@ class FieldResult:
     didt: tuple = (1e6,)
     provenance: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
+    estimator: Callable | None = dataclasses.field(default=None, repr=False)
 
     @functools.cached_property
     def E_corners(self) -> np.ndarray:
@@ -234,13 +237,10 @@ class FieldResult:
     def error_estimate(self):
         """A-posteriori estimate of this field's error (solver/results/error_estimate.py): an
         :class:`~tmsfield.solver.results.error_estimate.ErrorEstimate` (per-element V/m and the
-        relative L2 estimate over the brain) for finite-element results (P1: recovery-based, P2:
-        hierarchical), None otherwise."""
-        settings = self.provenance.get("solver", {})
-        if settings.get("method") != "fem":
-            return None
-        from .error_estimate import hierarchical_estimate, recovery_estimate
-        return recovery_estimate(self) if settings.get("order") == 1 else hierarchical_estimate(self)
+        relative L2 estimate over the brain), computed on first use by the solver's ``estimator``
+        (FEM P1: recovery-based, P2: hierarchical; BEM: the field of the charge variation the
+        constant facet charges miss), None for results without one."""
+        return None if self.estimator is None else self.estimator(self)
 
     def summary(self, roi_statistics=()) -> str:
         """Human-readable table of :meth:`statistics`, the half-value depth, the coil placement,
@@ -382,14 +382,14 @@ def field_from_archive(record: dict, arrays: dict, path) -> FieldResult:
     provenance = archive.restore_keys(dict(record.get("provenance") or {}))
     solver = record.get("solver")
     if solver == "fem":
-        native, recover = restore.fem(head, record["order"], need(arrays, "unknowns"), need(arrays, "dadt"))
+        native, recover, estimator = restore.fem(head, record["order"], need(arrays, "unknowns"), need(arrays, "dadt"))
     elif solver == "bem":
-        native, recover = restore.bem(head, provenance, need(arrays, "unknowns"), coil, pose, didt, E)
+        native, recover, estimator = restore.bem(head, provenance, need(arrays, "unknowns"), coil, pose, didt, E)
     else:
-        native, recover = restore.none()
+        native, recover, estimator = restore.none()
     if len(E) != head.n_tets:
         raise FileFormatError(f"{path}: E has {len(E)} rows for {head.n_tets} tetrahedra")
     return FieldResult(head=head, E=E, recover=recover, native=native, interpolation=record["interpolation"],
                        phi=arrays.get("phi"), dadt=arrays.get("dadt"), unknowns=arrays.get("unknowns"),
                        sigma=need(arrays, "sigma"), pose=pose, coil=coil, didt=didt, provenance=provenance,
-                       timings=dict(record.get("timings") or {}))
+                       timings=dict(record.get("timings") or {}), estimator=estimator)

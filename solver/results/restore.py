@@ -19,14 +19,15 @@ def _unavailable(what: str):
 
 
 def fem(head, order: int, unknowns, dadt):
-    """(native, recover) of an order-``order`` FEM potential ``unknowns`` (n_dofs,) with
-    ∂A/∂t ``dadt`` (n_dofs, 3) at the DOF points."""
+    """(native, recover, estimator) of an order-``order`` FEM potential ``unknowns`` (n_dofs,)
+    with ∂A/∂t ``dadt`` (n_dofs, 3) at the DOF points."""
     from ..fem.fields import FEMField
+    from .error_estimate import fem_estimator
     fields = functools.cache(lambda: FEMField(head, int(order)))
 
     def native(points, element, bary):
         return fields().native(unknowns, dadt, points, element, bary)
-    return native, lambda: fields().recover(unknowns, dadt)
+    return native, lambda: fields().recover(unknowns, dadt), fem_estimator(int(order))
 
 
 def bem_options(settings: dict):
@@ -40,7 +41,7 @@ def bem_options(settings: dict):
 
 
 def bem(head, provenance: dict, density, coil, pose, didt, E):
-    """(native, recover) of BEM facet charges ``density`` on the interfaces of ``head``
+    """(native, recover, estimator) of BEM facet charges ``density`` on the interfaces of ``head``
     (conductivity overrides and solver options from ``provenance``), the coil at ``pose``
     driven at ``didt`` giving the primary field, and ``E`` (M, 3) the centroid field the
     recovery fits."""
@@ -50,6 +51,8 @@ def bem(head, provenance: dict, density, coil, pose, didt, E):
     overrides, options = provenance.get("conductivity_overrides", {}), bem_options(provenance.get("solver", {}))
     fields = functools.cache(lambda: BEMField(head, ChargeField(Interfaces.from_head(head, overrides),
                                                                 options=options)))
+    def estimator(result):
+        return fields().estimate(density, result)
     if coil is None:
         native = _unavailable("native BEM field (no coil stored)")
     else:
@@ -57,9 +60,9 @@ def bem(head, provenance: dict, density, coil, pose, didt, E):
 
         def native(points, element, bary):
             return fields().native(density, dadt, points, element, bary)
-    return native, lambda: BEMField(head, None).recover(E)
+    return native, lambda: BEMField(head, None).recover(E), estimator
 
 
 def none():
-    """(native, recover) of a result without a solver behind it."""
-    return _unavailable("native field"), _unavailable("recovered field")
+    """(native, recover, estimator) of a result without a solver behind it."""
+    return _unavailable("native field"), _unavailable("recovered field"), None

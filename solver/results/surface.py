@@ -44,6 +44,18 @@ class SurfaceFieldResult:
         """Electric scalar potential of the charges (V) at ``points`` (P, 3) m, (P,)."""
         return self.charges.potential(points, self.density)
 
+    def error_estimate(self, points):
+        """The BEM's a-posteriori estimate at ``points`` (P, 3) m off the surfaces: an ErrorEstimate
+        with |E_δ| (V/m) per point and ‖E_δ‖/‖E‖ over them, E_δ the field of the charge variation the
+        constant facet charges miss (solver/bem/error_estimate.py)."""
+        from ..bem.error_estimate import ChargeErrorField
+        from .error_estimate import ErrorEstimate
+        points = np.asarray(points, dtype=float)
+        delta = ChargeErrorField(self.charges, self.density).field(points)
+        relative = float(np.linalg.norm(delta) / np.linalg.norm(self.sample(points)))
+        return ErrorEstimate(np.linalg.norm(delta, axis=1), relative, "points",
+                             "charge recovery (linear charge variation)")
+
     def summary(self) -> str:
         """Two lines: the surfaces and solver, and the stage timings."""
         s = self.provenance.get("solver", {})
