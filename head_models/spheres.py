@@ -90,3 +90,17 @@ def sphere_surfaces(radii=(0.085, 0.090, 0.095), edge_length=0.006, *, center=(0
         used, compact = np.unique(faces, return_inverse=True)
         out.append((vertices[used], compact.reshape(-1, 3)))
     return out
+
+
+def sphere_projection(radii, center=(0.0, 0.0, 0.0)):
+    """A callable moving points (n, 3) m radially onto the nearest of the spheres ``radii`` (m)
+    about ``center``: new vertices of refined sphere surfaces (``Interfaces.refined``,
+    solver/adaptive.py) then lie on the spheres, not on the flat facets."""
+    radii, center = np.asarray(radii, dtype=float), np.asarray(center, dtype=float)
+
+    def project(points):
+        offset = np.asarray(points, dtype=float) - center
+        distance = np.linalg.norm(offset, axis=1, keepdims=True)
+        nearest = radii[np.abs(distance - radii).argmin(axis=1)][:, None]
+        return center + offset * nearest / distance
+    return project

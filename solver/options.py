@@ -150,3 +150,30 @@ class BEMOptions(_Options):
             raise TmsFieldError(f"restart and max_iterations must be >= 1, got {self.restart}, {self.max_iterations}")
         if not (self.near_factor > 0 and self.fmm_eps > 0):
             raise TmsFieldError(f"near_factor and fmm_eps must be > 0, got {self.near_factor}, {self.fmm_eps}")
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaptiveOptions(_Options):
+    """Settings of adaptive refinement (solver/adaptive.py)."""
+
+    #: the relative L2 error estimate over the region at which refinement stops (0.01: 1 %)
+    tolerance: float = 0.01
+    #: refinements at most (the last result is returned when the tolerance is not reached)
+    max_steps: int = 4
+    #: Dörfler marking: refine the fewest facets/elements carrying this share of the squared
+    #: indicators
+    bulk: float = 0.5
+    #: FEM: elements up to this far (m) outside the region may be refined (the field in the
+    #: region depends on the mesh around it)
+    zone: float = 0.01
+    #: refinement stops before a model would exceed this many facets (BEM) or elements (FEM)
+    max_size: int = 2_000_000
+
+    def __post_init__(self):
+        if not 0 < self.tolerance < 1:
+            raise TmsFieldError(f"tolerance is a relative error in (0, 1) (0.01 = 1 %), got {self.tolerance}")
+        if not 0 < self.bulk <= 1:
+            raise TmsFieldError(f"bulk must be in (0, 1], got {self.bulk}")
+        if not (int(self.max_steps) == self.max_steps >= 0 and self.max_size > 0 and self.zone >= 0):
+            raise TmsFieldError(f"max_steps must be an integer >= 0, max_size > 0 and zone >= 0 m, got "
+                                f"{self.max_steps}, {self.max_size}, {self.zone}")

@@ -15,7 +15,8 @@ from .base import FieldSolver, placement_inputs
 @scoped_verbose
 def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | None = None,
              conductivities=None, tensors=None, tol: float | None = None, backend="auto",
-             check_placement: bool = True, fit=None, verbose=None):
+             check_placement: bool = True, fit=None, tolerance: float | None = None, roi=None,
+             adaptive=None, verbose=None):
     """Induced E-field of ``coil`` at ``pose`` on ``head`` for dI/dt ``didt`` (A/s).
 
     Returns a :class:`FieldResult`. ``order`` picks P1 or P2 elements (default P2);
@@ -32,6 +33,12 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     :class:`~tmsfield.coils.flexible_fit.FitOptions`; ``fit=False`` takes the coil as it is. A
     FitOptions also fits a rigid coil's pose within its ranges. The fit is recorded in
     ``result.provenance["coil_fits"]`` and the summary; ``result.coil``/``result.pose`` are the fitted ones.
+    ``tolerance`` (relative, 0.01 = 1 %) with ``roi`` (a SphereROI, MaskROI or CortexROI): refine
+    until the error estimate over the region's elements is at most ``tolerance``
+    (solver/adaptive.py; BEM: facet subdivision, FEM: gmsh remeshing of nested heads; the result
+    may then be on a new mesh). ``adaptive``: an :class:`~tmsfield.solver.options.AdaptiveOptions`
+    for the other settings (steps, marking share, size limit). The steps are in
+    ``result.provenance["adaptive"]``.
     ``verbose`` sets the log level (True/False/"debug") for this call only.
     Several coils fired together: ``coil``, ``pose`` and ``didt`` as lists of equal length (FEM;
     superposition in one solve, :meth:`FEMSolver.solve_together`).
@@ -75,6 +82,15 @@ def simulate(head, coil, pose, *, didt=1e6, method: str = "fem", order: int | No
     if order is not None:
         options["order"] = order
     options["backend"] = backend
+    if tolerance is not None or adaptive is not None:
+        if together or tensors is not None or tol is not None:
+            raise TmsFieldError("adaptive refinement (tolerance=) takes one coil, isotropic conductivities and "
+                                "the default solver tolerance")
+        result = _adaptive(head, coil, pose, didt, method, order, conductivities, backend, tolerance, roi, adaptive)
+        result.timings = {**placement, **result.timings}
+        if fits:
+            result.provenance["coil_fits"] = fits
+        return result
     solver = FieldSolver(head, method=method, **options)
     if together:
         result = solver.solve_together(coil, pose, didt=didt, backend=backend)
@@ -101,3 +117,21 @@ def _fitted(head, inputs, fit):
         out.append((done.coil, done.pose, d))
         records.append({"coil": c.name, **done.record()})
     return out, records
+
+
+def _adaptive(head, coil, pose, didt, method, order, conductivities, backend, tolerance, roi, adaptive):
+    """The adaptive solve of :func:`simulate` (solver/adaptive.py)."""
+    from . import adaptive as refine
+    from .options import AdaptiveOptions, FEMOptions
+    if adaptive is not None and not isinstance(adaptive, AdaptiveOptions):
+        raise TypeError(f"adaptive must be an AdaptiveOptions, got {type(adaptive).__name__}")
+    options = (adaptive or AdaptiveOptions()).replace(tolerance=tolerance)
+    if roi is None or not hasattr(roi, "elements"):
+        raise TmsFieldError("adaptive refinement needs the region it aims at: roi=SphereROI(center, radius) "
+                            f"(or a MaskROI / CortexROI), got {roi!r}")
+    elements = roi.elements(head)
+    common = {"didt": didt, "options": options, "conductivities": conductivities, "backend": backend}
+    if method == "bem":
+        return refine.adaptive_bem(head, coil, pose, roi_points=head.centroids[elements], **common)
+    return refine.adaptive_fem(head, coil, pose, roi_elements=elements,
+                               solver_options=None if order is None else FEMOptions(order=order), **common)

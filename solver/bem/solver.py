@@ -56,12 +56,14 @@ class BEMSolver(FieldSolver):
     backend : "auto" | "cpu" | "gpu": where the collocation product runs when the far field is
         "direct" (``far_field="auto"`` picks it on a GPU), and the primary field's direct sums.
         The near field, its ILU and GMRES run on the CPU.
+    interfaces : with a HeadMesh, the Interfaces to solve on instead of the head's own (its
+        refinement, ``Interfaces.refined``: solver/adaptive.py); results stay on the head's elements.
     """
     method = "bem"
 
     def __init__(self, head, *, conductivities: Mapping[int, float] | None = None, tol: float | None = None,
                  far_field: str | None = None, near_rule: int | None = None, options: BEMOptions | None = None,
-                 backend="auto"):
+                 backend="auto", interfaces: Interfaces | None = None):
         if options is not None and not isinstance(options, BEMOptions):
             raise TypeError(f"options must be a BEMOptions, got {type(options).__name__}")
         self.options = options = (options or BEMOptions()).replace(tol=tol, far_field=far_field, near_rule=near_rule)
@@ -74,6 +76,8 @@ class BEMSolver(FieldSolver):
                     raise TmsFieldError("conductivities are fixed when the Interfaces are built; "
                                         "pass them to Interfaces.from_surfaces")
                 self.interfaces = head
+            elif self.head is not None and interfaces is not None:
+                self.interfaces = interfaces
             elif self.head is not None:
                 self.interfaces = Interfaces.from_head(head, conductivities)
             else:
@@ -201,7 +205,7 @@ class BEMSolver(FieldSolver):
                            native=functools.partial(self.fields.native, density, dadt), interpolation="native",
                            phi=phi, dadt=dadt_centroids, unknowns=density, sigma=head.conductivity(self.conductivities),
                            pose=pose, coil=coil, didt=didt, provenance=provenance, timings=timings,
-                           estimator=functools.partial(self.fields.estimate, density))
+                           interfaces=self.interfaces, estimator=functools.partial(self.fields.estimate, density))
 
     @functools.cached_property
     def fields(self) -> BEMField:

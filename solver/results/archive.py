@@ -89,6 +89,25 @@ COIL_ARRAYS = ("dipole_positions", "dipole_moments", "segment_starts", "segment_
                "dipole_stimulator", "segment_stimulator")
 
 
+#: the arrays that make an Interfaces (solver/bem/interfaces.py)
+INTERFACE_FIELDS = ("vertices", "triangles", "tag_in", "tag_out", "sigma_in", "sigma_out")
+
+
+def interface_arrays(interfaces, prefix: str = "interface_") -> dict:
+    """The arrays of a BEM's Interfaces (none for None), named ``prefix`` + field."""
+    if interfaces is None:
+        return {}
+    return {prefix + name: getattr(interfaces, name) for name in INTERFACE_FIELDS}
+
+
+def interfaces_from(arrays: dict, prefix: str = "interface_", name: str = "interfaces"):
+    """The Interfaces stored by :func:`interface_arrays`, or None when the archive has none."""
+    if prefix + "vertices" not in arrays:
+        return None
+    from ..bem.interfaces import Interfaces
+    return Interfaces(*(arrays[prefix + field] for field in INTERFACE_FIELDS), name=name)
+
+
 def coil_arrays(coil) -> dict:
     """The coil's elements as ``coil_*`` arrays (empty for no coil)."""
     if coil is None:

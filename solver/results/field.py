@@ -52,6 +52,7 @@ class FieldResult:
     pose : the CoilPose (or None).                 coil : the Coil solved for (or None).
     didt : coil dI/dt (A/s), per stimulator.
     provenance : versions, inputs and solver settings.  timings : seconds per stage.
+    interfaces : BEM: the Interfaces the charges ``unknowns`` lie on (stored by ``save``); None: FEM.
     estimator : callable result → ErrorEstimate, the solver's a-posteriori error estimate
         (solver/results/error_estimate.py), run on first use of :attr:`error_estimate`; None: none.
     """
@@ -69,6 +70,7 @@ class FieldResult:
     didt: tuple = (1e6,)
     provenance: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
+    interfaces: object = dataclasses.field(default=None, repr=False)
     estimator: Callable | None = dataclasses.field(default=None, repr=False)
 
     @functools.cached_property
@@ -323,7 +325,8 @@ class FieldResult:
             arrays = {**archive.head_arrays(self.head), **archive.coil_arrays(self.coil),
                       "E": self.E, "phi": self.phi, "dadt": self.dadt, "unknowns": self.unknowns,
                       "sigma": self.sigma, "didt": np.asarray(self.didt, dtype=float),
-                      "pose_matrix": None if self.pose is None else self.pose.matrix}
+                      "pose_matrix": None if self.pose is None else self.pose.matrix,
+                      **archive.interface_arrays(self.interfaces)}
             archive.write_archive(path, "FieldResult", arrays, record)
             return
         if suffix not in (".msh", ".vtu"):
@@ -384,7 +387,8 @@ def field_from_archive(record: dict, arrays: dict, path) -> FieldResult:
     if solver == "fem":
         native, recover, estimator = restore.fem(head, record["order"], need(arrays, "unknowns"), need(arrays, "dadt"))
     elif solver == "bem":
-        native, recover, estimator = restore.bem(head, provenance, need(arrays, "unknowns"), coil, pose, didt, E)
+        native, recover, estimator = restore.bem(head, provenance, need(arrays, "unknowns"), coil, pose, didt, E,
+                                                 archive.interfaces_from(arrays))
     else:
         native, recover, estimator = restore.none()
     if len(E) != head.n_tets:
@@ -392,4 +396,5 @@ def field_from_archive(record: dict, arrays: dict, path) -> FieldResult:
     return FieldResult(head=head, E=E, recover=recover, native=native, interpolation=record["interpolation"],
                        phi=arrays.get("phi"), dadt=arrays.get("dadt"), unknowns=arrays.get("unknowns"),
                        sigma=need(arrays, "sigma"), pose=pose, coil=coil, didt=didt, provenance=provenance,
-                       timings=dict(record.get("timings") or {}), estimator=estimator)
+                       timings=dict(record.get("timings") or {}), estimator=estimator,
+                       interfaces=archive.interfaces_from(arrays))

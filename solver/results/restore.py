@@ -40,16 +40,17 @@ def bem_options(settings: dict):
     return BEMOptions().replace(near_factor=settings.get("near_factor"))
 
 
-def bem(head, provenance: dict, density, coil, pose, didt, E):
+def bem(head, provenance: dict, density, coil, pose, didt, E, interfaces=None):
     """(native, recover, estimator) of BEM facet charges ``density`` on the interfaces of ``head``
     (conductivity overrides and solver options from ``provenance``), the coil at ``pose``
     driven at ``didt`` giving the primary field, and ``E`` (M, 3) the centroid field the
-    recovery fits."""
+    recovery fits. ``interfaces``: the stored Interfaces of the charges (None, files written
+    before they were stored: the head's own)."""
     from ..bem.charge_field import ChargeField
     from ..bem.fields import BEMField
     from ..bem.interfaces import Interfaces
     overrides, options = provenance.get("conductivity_overrides", {}), bem_options(provenance.get("solver", {}))
-    fields = functools.cache(lambda: BEMField(head, ChargeField(Interfaces.from_head(head, overrides),
+    fields = functools.cache(lambda: BEMField(head, ChargeField(interfaces or Interfaces.from_head(head, overrides),
                                                                 options=options)))
     def estimator(result):
         return fields().estimate(density, result)

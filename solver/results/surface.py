@@ -73,9 +73,8 @@ class SurfaceFieldResult:
         if suffix == ".npz":
             record = {"name": surf.name, "coil_name": None if self.coil is None else self.coil.name,
                       "provenance": self.provenance, "timings": self.timings}
-            arrays = {"vertices": surf.vertices, "triangles": surf.triangles, "tag_in": surf.tag_in,
-                      "tag_out": surf.tag_out, "sigma_in": surf.sigma_in, "sigma_out": surf.sigma_out,
-                      "density": self.density, "didt": np.asarray(self.didt, dtype=float),
+            arrays = {**archive.interface_arrays(surf, prefix=""), "density": self.density,
+                      "didt": np.asarray(self.didt, dtype=float),
                       "pose_matrix": None if self.pose is None else self.pose.matrix, **archive.coil_arrays(self.coil)}
             archive.write_archive(path, "SurfaceFieldResult", arrays, record)
             return
@@ -96,11 +95,11 @@ def surface_from_archive(record: dict, arrays: dict, path) -> SurfaceFieldResult
 
     from ...core.errors import TmsFieldError
     from ..bem.charge_field import ChargeField
-    from ..bem.interfaces import Interfaces
     from .restore import bem_options
     need = functools.partial(archive.need, path=path)
-    surf = Interfaces(*(need(arrays, k) for k in ("vertices", "triangles", "tag_in", "tag_out", "sigma_in",
-                                                  "sigma_out")), name=record.get("name", "interfaces"))
+    for field in archive.INTERFACE_FIELDS:
+        need(arrays, field)
+    surf = archive.interfaces_from(arrays, prefix="", name=record.get("name", "interfaces"))
     coil, pose = archive.coil_from(arrays, record, path), archive.pose_from(arrays)
     didt = tuple(float(v) for v in need(arrays, "didt"))
     if coil is None:
