@@ -16,7 +16,8 @@ are not nested (each tissue enclosing the previous) cannot be remeshed this way 
 Both stop when the estimate over the region (relative L2: ‖η‖/‖E‖ over its points or elements)
 is at most ``tolerance``, or after ``max_steps`` refinements, or before exceeding ``max_size``
 facets or elements; the result's ``provenance["adaptive"]`` records every step (size, estimate,
-seconds) and whether the tolerance was reached.
+seconds: the refinement or remeshing that made the step's model, its set-up, solve and estimate)
+and whether the tolerance was reached.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from ..core.errors import MeshError
 from ..core.progress import progress, stages_shown
+from ..head_models.from_surfaces import from_surfaces
 from .options import AdaptiveOptions
 
 log = logging.getLogger("tmsfield")
@@ -66,10 +68,9 @@ def adaptive_bem(model, coil, pose, *, roi_points: np.ndarray, didt=1e6, options
     head = None if isinstance(model, Interfaces) else model
     surf = model if head is None else Interfaces.from_head(head, conductivities)
     roi_points = np.asarray(roi_points, dtype=float)
-    steps, initial = [], None
+    steps, initial, started = [], None, time.perf_counter()
     with progress(total=options.max_steps + 1, desc="adaptive BEM", verbose=stages_shown(verbose)) as bar:
         for step in range(options.max_steps + 1):
-            started = time.perf_counter()
             solver = (BEMSolver(surf, options=solver_options, backend=backend) if head is None else
                       BEMSolver(head, interfaces=surf, conductivities=conductivities, options=solver_options,
                                 backend=backend))
@@ -78,6 +79,7 @@ def adaptive_bem(model, coil, pose, *, roi_points: np.ndarray, didt=1e6, options
             error_field = ChargeErrorField(solver.charges, density)
             estimate = np.linalg.norm(error_field.field(roi_points)) / np.linalg.norm(result.sample(roi_points))
             _record(steps, surf.n_facets, estimate, started)
+            started = time.perf_counter()
             bar.update(1)
             if estimate <= options.tolerance or step == options.max_steps:
                 break
@@ -91,39 +93,40 @@ def adaptive_bem(model, coil, pose, *, roi_points: np.ndarray, didt=1e6, options
     return _finish(result, steps, options, "facets")
 
 
-def adaptive_fem(head, coil, pose, *, roi_elements: np.ndarray, didt=1e6, options: AdaptiveOptions,
+def adaptive_fem(head, coil, pose, *, roi, didt=1e6, options: AdaptiveOptions,
                  project=None, solver_options=None, conductivities=None, backend="auto", verbose=None):
-    """FEM on ``head`` remeshed until the error estimate over the elements ``roi_elements`` is at
+    """FEM on ``head`` remeshed until the error estimate over the elements of ``roi`` (a region
+    with ``elements(head)``: SphereROI, MaskROI, CortexROI; found again on every new mesh) is at
     most ``options.tolerance``; ``project`` as for :func:`adaptive_bem` (applied to the interface
     surfaces). Returns the last FieldResult (on the last mesh) with ``provenance["adaptive"]``."""
     from .fem.solver import FEMSolver
     surfaces, tags = nested_surfaces_of(head)
-    roi_center = head.centroids[roi_elements].mean(axis=0)
-    roi_reach = np.linalg.norm(head.centroids[roi_elements] - roi_center, axis=1).max()
-    steps = []
+    steps, started = [], time.perf_counter()
     with progress(total=options.max_steps + 1, desc="adaptive FEM", verbose=stages_shown(verbose)) as bar:
         for step in range(options.max_steps + 1):
-            started = time.perf_counter()
             solver = FEMSolver(head, conductivities=conductivities, options=solver_options, backend=backend)
             result = solver.solve(coil, pose, didt=didt)
-            eta = result.error_estimate.per_element
+            eta, roi_elements = result.error_estimate.per_element, roi.elements(head)
             volumes, energy = head.volumes[roi_elements], (result.E[roi_elements] ** 2).sum(axis=1)
             estimate = float(np.sqrt((volumes * eta[roi_elements] ** 2).sum() / (volumes * energy).sum()))
             _record(steps, head.n_tets, estimate, started)
+            started = time.perf_counter()
             bar.update(1)
             if estimate <= options.tolerance or step == options.max_steps:
                 break
-            distance = np.linalg.norm(head.centroids - roi_center, axis=1)
-            zone = np.flatnonzero(distance <= roi_reach + options.zone)
+            roi_center = head.centroids[roi_elements].mean(axis=0)
+            reach = np.linalg.norm(head.centroids[roi_elements] - roi_center, axis=1).max() + options.zone
+            zone = np.flatnonzero(np.linalg.norm(head.centroids - roi_center, axis=1) <= reach)
             marked = zone[dorfler_marking(eta[zone] * np.sqrt(head.volumes[zone]), options.bulk)]
-            sizes = _element_sizes(head)
-            sizes[marked] *= 0.5
-            surfaces = [_refined_surface(v, f, head, sizes, project) for v, f in surfaces]
-            if head.n_tets * (1 + 7 * len(marked) / head.n_tets) > options.max_size:
+            if head.n_tets + 7 * len(marked) > options.max_size:       # a halved element becomes ~8
                 log.warning("adaptive FEM: the next mesh would exceed max_size %d elements: stopped at %.3g %%",
                             options.max_size, 100 * estimate)
                 break
-            head = _remeshed(head, surfaces, tags, sizes)
+            sizes = _element_sizes(head)
+            sizes[marked] *= 0.5
+            target = _node_size_field(head, sizes)
+            surfaces = [_refined_surface(v, f, target, project) for v, f in surfaces]
+            head = from_surfaces(surfaces, tags, size=target, name=head.name)
     return _finish(result, steps, options, "elements")
 
 
@@ -134,21 +137,22 @@ def _element_sizes(head) -> np.ndarray:
     return np.mean([np.linalg.norm(corners[:, a] - corners[:, b], axis=1) for a, b in pairs], axis=0)
 
 
-def _node_sizes(head, sizes) -> np.ndarray:
-    """Per node (N,) the smallest target size of the elements around it."""
-    out = np.full(head.n_nodes, np.inf)
-    for k in range(4):
-        np.minimum.at(out, head.tets[:, k], sizes)
-    return out
-
-
-def _refined_surface(vertices, faces, head, sizes, project):
-    """A surface with its triangles split where the elements at their vertices are to be smaller
-    than three quarters of the triangle's mean edge."""
+def _node_size_field(head, sizes):
+    """A callable points (n, 3) m → target sizes (n,) m: at the nearest node of ``head``, the
+    smallest of ``sizes`` (M,) over the elements around it."""
     from scipy.spatial import cKDTree
+    at_nodes = np.full(head.n_nodes, np.inf)
+    for k in range(4):
+        np.minimum.at(at_nodes, head.tets[:, k], sizes)
+    tree = cKDTree(head.nodes)
+    return lambda points: at_nodes[tree.query(points)[1]]
 
+
+def _refined_surface(vertices, faces, target, project):
+    """A surface with its triangles split where the size field ``target`` at their vertices is
+    below three quarters of the triangle's mean edge."""
     from ..head_models.surface_refine import refine_triangles
-    target = _node_sizes(head, sizes)[cKDTree(head.nodes).query(vertices)[1]]
+    target = target(vertices)
     corners = vertices[faces]
     mean_edge = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2).mean(axis=1)
     marked = target[faces].min(axis=1) < 0.75 * mean_edge
@@ -158,19 +162,6 @@ def _refined_surface(vertices, faces, head, sizes, project):
     return vertices, faces
 
 
-def _remeshed(head, surfaces, tags, sizes):
-    """``head`` remeshed by gmsh inside ``surfaces`` with target sizes interpolated (nearest
-    node) from ``sizes`` (M,) per element of ``head``."""
-    from scipy.spatial import cKDTree
-
-    from ..head_models.from_surfaces import from_surfaces
-    tree, node_sizes = cKDTree(head.nodes), _node_sizes(head, sizes)
-
-    def size(points):
-        return node_sizes[tree.query(points)[1]]
-    return from_surfaces(surfaces, tags, size=size, name=head.name)
-
-
 def nested_surfaces_of(head):
     """The interface surfaces of a head whose compartments are nested, innermost first, and the
     tag of each compartment: ([(vertices (n, 3) m, faces (k, 3))], [tags]). MeshError when a
@@ -178,7 +169,7 @@ def nested_surfaces_of(head):
     from ..head_models.surfaces import boundary_faces, tet_faces
     outer, outer_tag, _, lo, hi = tet_faces(head.tets, head.tags)
     touching = {tuple(p) for p in np.unique(np.stack([lo, hi], axis=1), axis=0).tolist()}
-    order = list(np.unique(outer_tag))
+    order = [int(t) for t in np.unique(outer_tag)]
     if len(order) != 1:
         raise MeshError(f"adaptive FEM remeshes nested compartments; tissues {order} all touch the outside")
     remaining = set(np.unique(head.tags).tolist()) - set(order)

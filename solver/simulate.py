@@ -129,9 +129,9 @@ def _adaptive(head, coil, pose, didt, method, order, conductivities, backend, to
     if roi is None or not hasattr(roi, "elements"):
         raise TmsFieldError("adaptive refinement needs the region it aims at: roi=SphereROI(center, radius) "
                             f"(or a MaskROI / CortexROI), got {roi!r}")
-    elements = roi.elements(head)
+    elements = roi.elements(head)                          # an empty region fails before any solve
     common = {"didt": didt, "options": options, "conductivities": conductivities, "backend": backend}
     if method == "bem":
         return refine.adaptive_bem(head, coil, pose, roi_points=head.centroids[elements], **common)
-    return refine.adaptive_fem(head, coil, pose, roi_elements=elements,
+    return refine.adaptive_fem(head, coil, pose, roi=roi,
                                solver_options=None if order is None else FEMOptions(order=order), **common)

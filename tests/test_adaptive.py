@@ -68,9 +68,41 @@ def test_nested_surfaces_of_orders_the_compartments(coarse_sphere):
     assert np.allclose(radii, [0.085, 0.090, 0.095], rtol=0.01)
 
 
+def test_nested_surfaces_of_refuses_tissues_side_by_side(coarse_sphere):
+    from tmsfield.core.errors import MeshError
+    from tmsfield.head_models.mesh import HeadMesh
+    tags = coarse_sphere.tags.copy()
+    tags[(tags == 5) & (coarse_sphere.centroids[:, 0] > 0)] = 6           # two tissues share the outside
+    head = HeadMesh(coarse_sphere.nodes, coarse_sphere.tets, tags)
+    with pytest.raises(MeshError, match=r"tissues \[5, 6\] all touch the outside"):
+        nested_surfaces_of(head)
+
+
+def test_surface_estimate_falls_with_the_facets():
+    """Three spheres, E at 60 mm: the estimate is 0.317 / 0.206 % at 10 / 8 mm facets
+    (validation/results/bem_error_estimate.md); it must fall at least at the rate of h^1 (0.8)."""
+    from tmsfield.solver.bem import BEMSolver, Interfaces
+    from tmsfield.validation.bem_sphere_study import fibonacci_sphere
+    coil = tf.coils.figure8(model="dipoles", dipole_cell=0.008)
+    pose = tf.CoilPose.from_axes(center=[0, 0, 0.099], normal=[0, 0, -1], handle=[0, 1, 0])
+    points = fibonacci_sphere(0.060, 500)
+    estimates = []
+    for edge in (0.010, 0.008):
+        surf = Interfaces.from_surfaces([sphere_surfaces([r], edge_length=edge)[0] for r in (0.085, 0.09, 0.095)],
+                                        tags=(3, 4, 5))
+        result = BEMSolver(surf).solve(coil, pose)
+        estimate = result.error_estimate(points)
+        assert estimate.per_element.shape == (500,) and estimate.region == "points"
+        estimates.append(estimate.relative)
+    assert 0 < estimates[1] < 0.8 * estimates[0], estimates
+
+
 def test_adaptive_needs_a_region(coarse_sphere):
     pose = tf.CoilPose.on_head(coarse_sphere, center=(0, 0, 0.095))
     with pytest.raises(TmsFieldError, match="roi=SphereROI"):
         tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles"), pose, tolerance=0.01, verbose=False)
     with pytest.raises(TmsFieldError, match="tolerance is a relative error"):
         AdaptiveOptions(tolerance=5)
+    with pytest.raises(TypeError, match="adaptive must be an AdaptiveOptions"):
+        tf.simulate(coarse_sphere, tf.coils.figure8(model="dipoles"), pose, adaptive={"tolerance": 0.01},
+                    verbose=False)

@@ -63,7 +63,7 @@ def test_p2_estimate_vanishes_where_the_space_holds_the_solution(coarse_sphere):
 def test_bem_estimate_tracks_the_true_error_and_survives_a_save(coarse_sphere, tmp_path):
     """BEM: the field of the charge variation the constant charges miss, per element, against the
     analytic field inside the innermost compartment up to 1 mm below its surface (where a head's
-    brain lies); the issue's band [0.5, 2] (measured 1.59 here, 0.65-3.7 on finer spheres: the
+    brain lies); the issue's band [0.5, 2] (measured 1.59 here, 0.58-3.7 on the surface-only sphere sets: the
     estimate does not see the flat facets' departure from the sphere; elements between the
     surfaces 0.25-0.29: validation/results/bem_error_estimate.md)."""
     coil = tf.coils.figure8(model="dipoles", dipole_cell=0.008)

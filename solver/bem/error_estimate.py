@@ -16,9 +16,11 @@ own second moment is a sixteenth of its parent's), so the factor makes each face
 moment, the leading far-field term of a zero-mean density, exact. The children's near field is
 integrated exactly like the solver's (solver/bem/charge_field.py).
 
-Measured against the analytic field on nested spheres (validation/bem_error_estimate.py): the
-estimate over E at 60 mm is 1.07-1.46x the true error, correlation with the error field -0.7 to
--0.8 (E_δ points against the error, as a correction would).
+Measured against the analytic field on nested spheres (validation/results/bem_error_estimate.md):
+on four-shell sets 1.07-1.46x the true error at 60 mm and 0.58-1.04x 1 mm under the innermost
+surface; on three shells 2.95-3.66x at 60 mm (1.5-4.8x at 80 mm), where the true error is small:
+the flat facets' departure from the sphere and the collocation error are not in it. Correlation
+with the error field −0.65 to −0.86 at 60 mm (E_δ points against the error, as a correction would).
 """
 from __future__ import annotations
 

@@ -383,12 +383,12 @@ def field_from_archive(record: dict, arrays: dict, path) -> FieldResult:
     didt = tuple(float(v) for v in need(arrays, "didt"))
     E = need(arrays, "E")
     provenance = archive.restore_keys(dict(record.get("provenance") or {}))
-    solver = record.get("solver")
+    solver, interfaces = record.get("solver"), archive.interfaces_from(arrays)
     if solver == "fem":
         native, recover, estimator = restore.fem(head, record["order"], need(arrays, "unknowns"), need(arrays, "dadt"))
     elif solver == "bem":
         native, recover, estimator = restore.bem(head, provenance, need(arrays, "unknowns"), coil, pose, didt, E,
-                                                 archive.interfaces_from(arrays))
+                                                 interfaces)
     else:
         native, recover, estimator = restore.none()
     if len(E) != head.n_tets:
@@ -397,4 +397,4 @@ def field_from_archive(record: dict, arrays: dict, path) -> FieldResult:
                        phi=arrays.get("phi"), dadt=arrays.get("dadt"), unknowns=arrays.get("unknowns"),
                        sigma=need(arrays, "sigma"), pose=pose, coil=coil, didt=didt, provenance=provenance,
                        timings=dict(record.get("timings") or {}), estimator=estimator,
-                       interfaces=archive.interfaces_from(arrays))
+                       interfaces=interfaces)
